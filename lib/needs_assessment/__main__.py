@@ -1,0 +1,5 @@
+import sys
+
+from needs_assessment.cli import main
+
+sys.exit(main())

@@ -1,0 +1,100 @@
+"""Command line: ``needs-assessment`` (or ``python -m needs_assessment``).
+
+Commands
+--------
+run                 execute the assessment described by a params file and publish it
+validate            check a params file and every input it names, without running anything
+generate-data       write a built-in synthetic area (deterministic from its seed)
+
+Exit codes: 0 success; 1 a notebook or the publishing step failed; 2 the params file is
+invalid; 3 an input file broke its contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from needs_assessment.params import ParamsError, load_params
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from needs_assessment.runner import RunFailed, run_assessment
+
+    try:
+        outcome = run_assessment(
+            args.params, run_id=args.run_id, outputs_dir=args.outputs_dir, quiet=args.quiet
+        )
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RunFailed as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    print(f"Report:    {outcome.report_html}")
+    print(f"PDF:       {outcome.report_pdf}")
+    print(f"Notebooks: {outcome.run_dir / 'notebooks'}")
+    print(f"Manifest:  {outcome.manifest}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from needs_assessment.data import InputDataError, load_area
+
+    try:
+        params = load_params(args.params, check_files=False)
+        params.check_inputs_exist()
+        load_area(params)
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except InputDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(f"{args.params}: params and every input are valid.")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from needs_assessment.data.synthetic import generate_area
+
+    path = generate_area(args.variant, args.seed, Path(args.out), overwrite=args.overwrite)
+    print(f"Synthetic {args.variant} area (seed {args.seed}) written to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="needs-assessment",
+        description="Joint needs assessment workbook for Combating Drugs Partnerships.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the assessment for one area and publish the report")
+    run.add_argument("--params", required=True, help="params YAML file, e.g. params/default.yaml")
+    run.add_argument("--run-id", help="name of the run folder (default: UTC date-time)")
+    run.add_argument("--outputs-dir", help="override the params' outputs_dir")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.set_defaults(func=_cmd_run)
+
+    validate = sub.add_parser("validate", help="check params and inputs without running")
+    validate.add_argument("--params", required=True)
+    validate.set_defaults(func=_cmd_validate)
+
+    gen = sub.add_parser("generate-data", help="write a built-in synthetic area")
+    gen.add_argument("--variant", choices=["county", "unitary", "national"], default="county")
+    gen.add_argument("--seed", type=int, default=20240521)
+    gen.add_argument("--out", required=True, help="folder to create")
+    gen.add_argument("--overwrite", action="store_true")
+    gen.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""What every chapter notebook does first, in one call, so notebooks stay thin.
+
+>>> ch = start_chapter("prevalence", "Prevalence and need",
+...                    params_file=params_file, settings=settings, run_dir=run_dir)
+>>> ch.params.area.name, ch.area.treatment_episodes, ch.recorder, ch.rules
+
+The runner validates every input once and leaves the validated data in the build
+folder's private cache (removed before anything is published); a notebook opened by
+hand, without a run, loads and validates the inputs itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from needs_assessment.params import RunParams, load_params, params_from_dict
+from needs_assessment.results import ResultsRecorder
+
+__all__ = ["Chapter", "start_chapter", "CACHE_DIRNAME", "save_area_cache"]
+
+#: Private folder inside a build for validated record-level data; never published.
+CACHE_DIRNAME = ".cache"
+
+
+@dataclass
+class Chapter:
+    key: str
+    title: str
+    params: RunParams
+    area: Any  # needs_assessment.data.AreaData
+    recorder: ResultsRecorder
+    rules: Any  # needs_assessment.sdc.DisclosureRules
+    run_dir: Path
+
+    @property
+    def confidence(self) -> float:
+        return self.params.statistics.confidence_level
+
+
+def save_area_cache(run_dir: Path, area: Any) -> Path:
+    cache = Path(run_dir) / CACHE_DIRNAME
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / "area.pickle"
+    with open(path, "wb") as handle:
+        pickle.dump(area, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _load_area(params: RunParams, run_dir: Path | None):
+    if run_dir is not None:
+        cached = Path(run_dir) / CACHE_DIRNAME / "area.pickle"
+        if cached.is_file():
+            with open(cached, "rb") as handle:
+                return pickle.load(handle)  # written by this run's own runner
+    from needs_assessment.data import load_area
+
+    return load_area(params)
+
+
+def start_chapter(
+    key: str,
+    title: str,
+    *,
+    params_file: str | os.PathLike | None = None,
+    settings: dict | None = None,
+    run_dir: str | os.PathLike | None = None,
+) -> Chapter:
+    """Load params (injected ``settings`` win over ``params_file``), the validated area
+    data, a results recorder for this chapter and the disclosure rules; set chart style."""
+    from needs_assessment.display import setup_plotting
+    from needs_assessment.sdc import DisclosureRules
+
+    if settings:
+        params = params_from_dict(settings, source_file=params_file)
+    elif params_file:
+        params = load_params(params_file)
+    else:
+        raise ValueError("start_chapter needs params_file or settings")
+    run_path = Path(run_dir).resolve() if run_dir is not None else None
+    area = _load_area(params, run_path)
+    recorder = ResultsRecorder(run_path, key, title=title)
+    rules = DisclosureRules(
+        threshold=params.disclosure.threshold,
+        publish_zeros=params.disclosure.publish_zeros,
+        rounding_base=params.disclosure.rounding_base,
+    )
+    setup_plotting()
+    return Chapter(
+        key=key,
+        title=title,
+        params=params,
+        area=area,
+        recorder=recorder,
+        rules=rules,
+        run_dir=recorder.run_dir,
+    )

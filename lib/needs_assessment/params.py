@@ -1,0 +1,360 @@
+"""Parameters of one assessment run, validated with pydantic.
+
+A params file (YAML, in ``params/``) says which area is assessed, for which period,
+from which input files, which notebooks run in which order, and how results are
+published. Every model forbids unknown keys, so a typo such as ``treatmnet_episodes``
+is rejected with the key's full path rather than silently ignored.
+
+Relative paths are resolved against the directory that holds the params file, after
+expanding ``~`` and environment variables (``$NAME`` / ``${NAME}``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "AreaParams",
+    "DataFiles",
+    "DataParams",
+    "DisclosureParams",
+    "ParamsError",
+    "PeriodParams",
+    "ReportParams",
+    "RunParams",
+    "StatisticsParams",
+    "SyntheticSource",
+    "load_params",
+]
+
+#: Earliest year the workbook accepts: ONS drug poisoning series start in 1993.
+EARLIEST_YEAR = 1993
+
+#: Names of the datasets an area may supply; the keys of ``data.files``.
+DATASET_KEYS = (
+    "geography",
+    "boundaries",
+    "population",
+    "treatment_episodes",
+    "prison_releases",
+    "deaths",
+    "admissions",
+    "crime",
+    "comparators",
+    "services",
+)
+
+
+class ParamsError(ValueError):
+    """A params file is malformed; the message names the file and the offending keys."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=60)]
+
+
+class AreaParams(_Strict):
+    """The partnership area being assessed."""
+
+    name: str = Field(min_length=1, description="Name shown on the report, e.g. 'Gloucestershire'.")
+    slug: Slug = Field(description="Folder name for outputs, e.g. 'gloucestershire'.")
+    code: str | None = Field(default=None, description="ONS code of the area, e.g. E10000013.")
+    structure: Literal["two_tier", "unitary"] = Field(
+        description="two_tier: a county of districts; unitary: one authority reported by ward."
+    )
+    reporting_geography: Literal["district", "ward"] = Field(
+        description="Sub-areas the chapters compare: districts (county) or wards (borough)."
+    )
+    region_name: str | None = None
+    region_code: str | None = None
+    illustrative_records: bool = Field(
+        default=True,
+        description=(
+            "True while record-level inputs (treatment episodes, linkable lists, services) are "
+            "generated illustrations rather than a partner's real extract; the report says so."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _geography_fits_structure(self) -> AreaParams:
+        if self.structure == "unitary" and self.reporting_geography == "district":
+            raise ValueError(
+                "area.reporting_geography: a unitary area has no districts; use 'ward'"
+            )
+        return self
+
+
+class PeriodParams(_Strict):
+    """The assessment period: whole calendar years, inclusive."""
+
+    start_year: int
+    end_year: int
+
+    @field_validator("start_year", "end_year")
+    @classmethod
+    def _plausible_year(cls, value: int, info) -> int:
+        this_year = dt.date.today().year
+        if not EARLIEST_YEAR <= value <= this_year:
+            raise ValueError(
+                f"period.{info.field_name} = {value} is impossible: expected a year from "
+                f"{EARLIEST_YEAR} to {this_year}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodParams:
+        if self.start_year > self.end_year:
+            raise ValueError(
+                f"period.start_year ({self.start_year}) is after period.end_year ({self.end_year})"
+            )
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start_year, self.end_year + 1))
+
+    @property
+    def label(self) -> str:
+        if self.start_year == self.end_year:
+            return str(self.start_year)
+        return f"{self.start_year} to {self.end_year}"
+
+
+class SyntheticSource(_Strict):
+    """The built-in deterministic synthetic area: generated into ``data.directory`` if absent."""
+
+    variant: Literal["county", "unitary", "national"]
+    seed: int = Field(ge=0)
+
+
+class DataFiles(_Strict):
+    """Input files, relative to ``data.directory``. ``null`` means the area has no such data:
+    the chapter that needs it says so plainly instead of failing or inventing numbers."""
+
+    geography: str
+    boundaries: str | None = None
+    population: str
+    treatment_episodes: str | None = None
+    prison_releases: str | None = None
+    deaths: str | None = None
+    admissions: str | None = None
+    crime: str | None = Field(default=None, description="A folder of police.uk monthly CSV files.")
+    comparators: str | None = None
+    services: str | None = None
+    linkable_lists: dict[str, str] = Field(
+        default_factory=dict,
+        description="Lists for capture-recapture, e.g. {probation: lists/probation.csv}.",
+    )
+
+    @field_validator("linkable_lists")
+    @classmethod
+    def _list_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(
+                    f"data.files.linkable_lists: list name {name!r} must be snake_case"
+                )
+            if name == "treatment":
+                raise ValueError(
+                    "data.files.linkable_lists: 'treatment' is derived from treatment_episodes; "
+                    "do not list it here"
+                )
+        return value
+
+
+class DataParams(_Strict):
+    directory: Path = Field(description="Folder holding the area's input files.")
+    synthetic: SyntheticSource | None = None
+    files: DataFiles
+
+
+class StatisticsParams(_Strict):
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    min_count_for_rate: int = Field(
+        default=10, ge=0, description="Below this count a rate is shown as not calculated."
+    )
+
+
+class DisclosureParams(_Strict):
+    threshold: int = Field(default=5, ge=1, description="Counts from 1 to threshold-1 are suppressed.")
+    publish_zeros: bool = True
+    rounding_base: int | None = Field(default=None, ge=2)
+
+
+class ReportParams(_Strict):
+    title: str = "Joint needs assessment: drugs and alcohol"
+    organisation: str = "Combating Drugs Partnership"
+    contact: str | None = None
+    published: dt.date | None = Field(
+        default=None, description="Publication date on the title page; defaults to the run date."
+    )
+
+
+class RunParams(_Strict):
+    """Everything one run needs. Build with :func:`load_params`."""
+
+    area: AreaParams
+    period: PeriodParams
+    data: DataParams
+    notebooks: list[str] = Field(min_length=1, description="Notebooks to execute, in order.")
+    public_data_dir: Path | None = Field(
+        default=None,
+        description="Folder of published open data (ONS, MHCLG, NHS Digital); never committed.",
+    )
+    statistics: StatisticsParams = StatisticsParams()
+    disclosure: DisclosureParams = DisclosureParams()
+    report: ReportParams = ReportParams()
+    recommendations: Path | None = Field(
+        default=None, description="YAML of analyst edits: add, change or suppress recommendations."
+    )
+    previous_run: Path | None = Field(
+        default=None, description="Folder of an earlier run to compare with (change since then)."
+    )
+    outputs_dir: Path = Path("../outputs")
+    kernel_name: str = "needs-assessment"
+
+    # Where the params came from; set by load_params, not by the YAML.
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("notebooks")
+    @classmethod
+    def _notebook_names(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if not name.endswith(".ipynb"):
+                raise ValueError(f"notebooks: {name!r} is not a .ipynb file")
+            if name in seen:
+                raise ValueError(f"notebooks: {name!r} is listed twice")
+            seen.add(name)
+        return value
+
+    # ----------------------------------------------------------------- paths
+    def data_path(self, key: str) -> Path | None:
+        """Absolute path of an input dataset, or None when the area has none."""
+        if key.startswith("linkable_lists."):
+            rel = self.data.files.linkable_lists.get(key.split(".", 1)[1])
+        else:
+            rel = getattr(self.data.files, key)
+        return None if rel is None else self.data.directory / rel
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every configured input, keyed by its params key (e.g. 'data.files.deaths')."""
+        paths: dict[str, Path] = {}
+        for key in DATASET_KEYS:
+            path = self.data_path(key)
+            if path is not None:
+                paths[f"data.files.{key}"] = path
+        for name in self.data.files.linkable_lists:
+            paths[f"data.files.linkable_lists.{name}"] = self.data_path(f"linkable_lists.{name}")
+        if self.recommendations is not None:
+            paths["recommendations"] = self.recommendations
+        return paths
+
+    def missing_inputs(self) -> list[str]:
+        """Messages for configured inputs that do not exist, each naming its key."""
+        problems = []
+        for key, path in self.input_paths().items():
+            if not path.exists():
+                problems.append(f"{key}: file not found: {path}")
+        if self.public_data_dir is not None and not self.public_data_dir.is_dir():
+            problems.append(f"public_data_dir: folder not found: {self.public_data_dir}")
+        if self.previous_run is not None and not (self.previous_run / "results.json").is_file():
+            problems.append(
+                f"previous_run: {self.previous_run} is not a completed run (no results.json)"
+            )
+        return problems
+
+    def check_inputs_exist(self) -> None:
+        problems = self.missing_inputs()
+        if problems:
+            where = f" in {self.source_file}" if self.source_file else ""
+            raise ParamsError(f"Invalid params{where}:\n  " + "\n  ".join(problems))
+
+
+def _expand(value: str) -> str:
+    return os.path.expanduser(os.path.expandvars(value))
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make the path-valued keys absolute, relative to the params file's folder."""
+
+    def resolve(value):
+        if value is None or not isinstance(value, str | os.PathLike):
+            return value
+        path = Path(_expand(str(value)))
+        return path if path.is_absolute() else (base / path).resolve()
+
+    raw = dict(raw)
+    for key in ("public_data_dir", "recommendations", "previous_run", "outputs_dir"):
+        if key in raw:
+            raw[key] = resolve(raw[key])
+    raw.setdefault("outputs_dir", resolve("../outputs"))
+    if isinstance(raw.get("data"), dict) and "directory" in raw["data"]:
+        raw["data"] = dict(raw["data"])
+        raw["data"]["directory"] = resolve(raw["data"]["directory"])
+    return raw
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key (check the spelling; see params/README.md)")
+        elif item["type"] == "missing":
+            lines.append(f"{key}: required key is missing")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message} (got {item.get('input')!r})")
+    return f"Invalid params in {path}:\n  " + "\n  ".join(lines)
+
+
+def load_params(path: str | os.PathLike, *, check_files: bool = True) -> RunParams:
+    """Read and validate a params YAML file.
+
+    ``check_files`` also requires every configured input to exist, except for a synthetic
+    area whose files the runner generates on first use.
+
+    Raises :class:`ParamsError` with one line per problem, each naming its key.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ParamsError(f"Params file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"Params file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ParamsError(f"Params file {path} must hold a mapping of keys, not {type(raw).__name__}")
+    try:
+        params = RunParams.model_validate(_resolve_paths(raw, path.parent) | {"source_file": path})
+    except ValidationError as exc:
+        raise ParamsError(_format_validation_error(path, exc)) from None
+    if check_files and params.data.synthetic is None:
+        params.check_inputs_exist()
+    return params
+
+
+def params_from_dict(raw: dict[str, Any], *, source_file: str | os.PathLike | None = None) -> RunParams:
+    """Rebuild validated params from their JSON form (as injected into a notebook)."""
+    data = dict(raw)
+    if source_file is not None:
+        data["source_file"] = Path(source_file)
+    return RunParams.model_validate(data)
