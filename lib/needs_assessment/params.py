@@ -49,6 +49,7 @@ DATASET_KEYS = (
     "geography",
     "boundaries",
     "population",
+    "characteristics",
     "treatment_episodes",
     "prison_releases",
     "deaths",
@@ -151,6 +152,13 @@ class DataFiles(_Strict):
     geography: str
     boundaries: str | None = None
     population: str
+    characteristics: str | None = Field(
+        default=None,
+        description=(
+            "Residents by protected characteristic (Census 2021 style) per small area, ward "
+            "or district: the denominators for the people chapter."
+        ),
+    )
     treatment_episodes: str | None = None
     prison_releases: str | None = None
     deaths: str | None = None

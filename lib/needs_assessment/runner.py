@@ -187,12 +187,14 @@ def _execute_notebooks(
             )
         except PapermillExecutionError as exc:
             durations[name] = round(time.perf_counter() - start, 3)
-            cell = exc.exec_count if exc.exec_count is not None else exc.cell_index
+            # "In [n]" is what a reviewer sees beside the cell in the executed notebook.
+            where = (
+                f"cell In [{exc.exec_count}]"
+                if exc.exec_count is not None
+                else f"cell {exc.cell_index + 1}"
+            )
             detail = f"{exc.ename}: {exc.evalue}".strip()
-            raise RunFailed(
-                f"Notebook {name} failed in cell {cell}: {detail}",
-                exit_code=1,
-            ) from None
+            raise RunFailed(f"Notebook {name} failed in {where}: {detail}", exit_code=1) from None
         durations[name] = round(time.perf_counter() - start, 3)
     return durations
 

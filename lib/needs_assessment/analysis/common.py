@@ -1,0 +1,179 @@
+"""Building blocks shared by the chapters: who was in treatment when, where people live,
+and the matching population denominators.
+
+Definitions follow NDTMS practice (OHID, "Adult substance misuse treatment statistics"
+user guide):
+
+* a person is **in treatment** in a year if any of their episodes had started
+  (``triage_date``, the first intervention) on or before 31 December and had not been
+  discharged before 1 January; each person counts once per year;
+* a **new presentation** is an episode whose triage date falls in the period;
+* **adults** are people aged 18 or over at referral who are not in a young people's service;
+* OCU (opiate and/or crack cocaine users) are clients whose substance group is
+  ``opiate_and_crack``, ``opiate_only`` or ``crack_only``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from needs_assessment.analysis.profile import LEVEL_COLUMNS
+
+__all__ = [
+    "ALCOHOL_GROUPS",
+    "OCU_GROUPS",
+    "SUBSTANCE_LABELS",
+    "age_group",
+    "attach_area",
+    "in_treatment",
+    "new_presentations",
+    "population_in_ages",
+    "year_bounds",
+]
+
+OCU_GROUPS = ("opiate_and_crack", "opiate_only", "crack_only")
+NON_OPIATE_GROUPS = ("non_opiate_only", "non_opiate_and_alcohol")
+ALCOHOL_GROUPS = ("alcohol_only", "non_opiate_and_alcohol")
+
+SUBSTANCE_LABELS = {
+    "opiate_and_crack": "Opiate and crack",
+    "opiate_only": "Opiate only",
+    "crack_only": "Crack only",
+    "non_opiate_only": "Non-opiate only",
+    "non_opiate_and_alcohol": "Non-opiate and alcohol",
+    "alcohol_only": "Alcohol only",
+}
+
+#: NDTMS-style broad substance groups used in the Fingertips treatment indicators.
+BROAD_SUBSTANCE = {
+    "opiate_and_crack": "opiate",
+    "opiate_only": "opiate",
+    "crack_only": "non_opiate",
+    "non_opiate_only": "non_opiate",
+    "non_opiate_and_alcohol": "non_opiate",
+    "alcohol_only": "alcohol",
+}
+
+
+def year_bounds(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+
+
+def in_treatment(
+    episodes: pd.DataFrame,
+    year: int,
+    *,
+    adults: bool | None = True,
+    groups: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per person in treatment during ``year`` (their latest episode that year).
+
+    ``adults=True`` keeps adults, ``False`` young people, ``None`` everyone; ``groups``
+    restricts to substance groups.
+    """
+    start, end = year_bounds(year)
+    started = episodes["triage_date"].notna() & (episodes["triage_date"] <= end)
+    open_in_year = episodes["discharge_date"].isna() | (episodes["discharge_date"] >= start)
+    mask = started & open_in_year
+    if adults is True:
+        mask &= ~episodes["young_person"].astype(bool) & (episodes["age"] >= 18)
+    elif adults is False:
+        mask &= episodes["young_person"].astype(bool) | (episodes["age"] < 18)
+    if groups is not None:
+        mask &= episodes["substance_group"].isin(list(groups))
+    selected = episodes.loc[mask]
+    latest = selected.sort_values(["client_id", "triage_date", "episode_id"]).drop_duplicates(
+        "client_id", keep="last"
+    )
+    return latest.reset_index(drop=True)
+
+
+def new_presentations(
+    episodes: pd.DataFrame, years: Iterable[int], *, adults: bool | None = True
+) -> pd.DataFrame:
+    """Episodes whose treatment started (triage) within ``years``."""
+    years = list(years)
+    start, _ = year_bounds(min(years))
+    _, end = year_bounds(max(years))
+    mask = episodes["triage_date"].between(start, end)
+    if adults is True:
+        mask &= ~episodes["young_person"].astype(bool) & (episodes["age"] >= 18)
+    elif adults is False:
+        mask &= episodes["young_person"].astype(bool) | (episodes["age"] < 18)
+    return episodes.loc[mask].reset_index(drop=True)
+
+
+def attach_area(
+    frame: pd.DataFrame, geography: pd.DataFrame, *, level: str, unknown_label: str = "Not known"
+) -> pd.DataFrame:
+    """Add ``area_code`` and ``area_name`` (district or ward of residence) to records.
+
+    Records without a small area (no fixed abode, out of area) get ``unknown_label``.
+    """
+    code, name = LEVEL_COLUMNS[level]
+    lookup = geography[["small_area_code", code, name]].rename(
+        columns={code: "area_code", name: "area_name"}
+    )
+    out = frame.merge(lookup, on="small_area_code", how="left")
+    out["area_code"] = out["area_code"].fillna("unknown")
+    out["area_name"] = out["area_name"].fillna(unknown_label)
+    return out
+
+
+def population_in_ages(
+    population: pd.DataFrame,
+    *,
+    years: Iterable[int],
+    min_age: int = 0,
+    max_age: int | None = None,
+    by: Sequence[str] = (),
+    geography: pd.DataFrame | None = None,
+    level: str | None = None,
+) -> pd.DataFrame:
+    """Residents aged ``min_age``..``max_age`` summed over ``years`` (person-years when
+    several years are given), optionally by area (``level``) and other columns.
+
+    Uses single years of age when the population has them, else whole 5-year bands (and
+    then requires the age limits to fall on band edges, raising otherwise).
+    """
+    pop = population.loc[population["year"].isin(list(years))]
+    if pop.empty:
+        raise ValueError(f"population: no rows for years {sorted(set(years))}")
+    if pop["age"].notna().all():
+        ages = pop["age"].astype(int)
+        keep = ages >= min_age
+        if max_age is not None:
+            keep &= ages <= max_age
+    else:
+        lower = pop["age_band"].str.extract(r"^(\d+)")[0].astype(int)
+        upper = lower + 4
+        if min_age % 5 or (max_age is not None and (max_age + 1) % 5):
+            raise ValueError(
+                f"population has only 5-year bands; ages {min_age}-{max_age} do not fall on band edges"
+            )
+        keep = lower >= min_age
+        if max_age is not None:
+            keep &= upper <= max_age
+    pop = pop.loc[keep]
+    keys = list(by)
+    if level is not None:
+        if geography is None:
+            raise ValueError("population_in_ages: level needs geography")
+        pop = attach_area(pop, geography, level=level)
+        keys = ["area_code", "area_name", *keys]
+    if not keys:
+        return pd.DataFrame({"population": [int(pop["population"].sum())]})
+    return pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+
+
+AGE_GROUPS_ADULT = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, None))
+
+
+def age_group(age: pd.Series, groups: Sequence[tuple[int, int | None]] = AGE_GROUPS_ADULT) -> pd.Series:
+    """Label ages with groups such as '18-24' … '65+'; ages outside every group get NA."""
+    labels = [f"{lo}-{hi}" if hi is not None else f"{lo}+" for lo, hi in groups]
+    bins = [lo for lo, _ in groups] + [np.inf if groups[-1][1] is None else groups[-1][1] + 1]
+    return pd.cut(age, bins=bins, right=False, labels=labels).astype("string")
