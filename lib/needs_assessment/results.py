@@ -70,6 +70,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(_clean(payload), handle, indent=2, ensure_ascii=False, sort_keys=False)
             handle.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are world-readable
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -220,6 +221,7 @@ class ResultsRecorder:
         os.close(fd)
         try:
             published.to_csv(tmp, index=False, encoding="utf-8")
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are world-readable
             os.replace(tmp, csv_path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

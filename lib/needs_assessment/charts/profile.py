@@ -1,10 +1,4 @@
-"""Charts for the chapters. Each function returns ``(figure, alt_text)``: the alt text is
-written from the same numbers the chart draws, so it always says what the chart shows.
-Pass both to :func:`needs_assessment.display.figure`.
-
-Colours come from the Okabe–Ito palette and meaning is never carried by colour alone
-(labels, markers and hatching repeat it), for WCAG 2.2 AA (1.4.1 Use of colour).
-"""
+"""Charts for the area profile chapter (see the package docstring for conventions)."""
 
 from __future__ import annotations
 
@@ -64,7 +58,8 @@ def deprivation_deciles_chart(profile: pd.DataFrame, *, area: str):
     ax.set_xlabel("National deprivation decile (Index of Multiple Deprivation)")
     ax.set_ylabel("Share of small areas")
     ax.set_title(f"Small areas by national deprivation decile, {area}")
-    ax.legend(loc="upper right")
+    ax.set_ylim(0, max(float(profile["percent"].max()) * 1.35, 14))
+    ax.legend(loc="upper right", ncols=2)
     fig.tight_layout()
     most = profile.loc[profile["imd_decile"].isin([1, 2]), "percent"].sum()
     least = profile.loc[profile["imd_decile"].isin([9, 10]), "percent"].sum()

@@ -43,6 +43,7 @@ from .loaders import (
     _load_population,
     _load_prison_releases,
     _load_services,
+    _load_characteristics,
     _load_treatment_episodes,
     _Prov,
     _quote,
@@ -65,6 +66,7 @@ DATASETS = (
     "crime",
     "comparators",
     "services",
+    "characteristics",
     "linkable_lists",
 )
 
@@ -83,6 +85,7 @@ class AreaData:
     crime: pd.DataFrame | None = None
     comparators: pd.DataFrame | None = None
     services: pd.DataFrame | None = None
+    characteristics: pd.DataFrame | None = None
     linkable_lists: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: params key (e.g. ``deaths``, ``linkable_lists.probation``) -> absolute path read.
     sources: dict[str, Path] = field(default_factory=dict)
@@ -279,6 +282,29 @@ def _boundary_coverage(bnd: _Loaded, geo: _Loaded) -> list[Problem]:
     ]
 
 
+def _characteristics_areas(item: _Loaded, geo: _Loaded) -> list[Problem]:
+    """Characteristics rows must be for a small area, ward, district or the whole area."""
+    g = geo.df
+    known = set()
+    for column in ("small_area_code", "ward_code", "district_code", "upper_tier_code"):
+        if column in g.columns:
+            known.update(g[column].astype(str).unique())
+    codes = item.df["area_code"].astype(str)
+    unknown = ~codes.isin(known).to_numpy()
+    if not unknown.any():
+        return []
+    bad = pd.unique(codes[unknown])
+    message = (
+        f"area code(s) {_quote(bad)} are not a small area, ward, district or the upper-tier "
+        f"area of {geo.name} (expected population denominators for areas of this geography)"
+    )
+    column = _Display(item.colmap)("area_code")
+    return [
+        Problem(fname, message, column=column, rows=rows, dataset="characteristics")
+        for fname, rows in item.prov.locate(np.flatnonzero(unknown))
+    ]
+
+
 def load_area(
     params: RunParams,
     *,
@@ -362,6 +388,7 @@ def load_area(
         ("crime", _load_crime, {"small_areas": known if known is not None else None}),
         ("comparators", _load_comparators, {}),
         ("services", _load_services, {}),
+        ("characteristics", _load_characteristics, {}),
     ):
         if getattr(files, key) is not None and want(key):
             attempt(key, loader, **kwargs)
@@ -373,11 +400,13 @@ def load_area(
     # ---------------------------------------------------------------- cross-dataset checks
     if geo is not None:
         for key, item in loaded.items():
-            if key in ("geography", "crime", "comparators", "services"):
+            if key in ("geography", "crime", "comparators", "services", "characteristics"):
                 continue
             problems.extend(_unknown_code_problems(item, known, geo.name))
         if "boundaries" in loaded:
             problems.extend(_boundary_coverage(loaded["boundaries"], geo))
+        if "characteristics" in loaded:
+            problems.extend(_characteristics_areas(loaded["characteristics"], geo))
         if "population" in loaded:
             problems.extend(
                 _population_coverage(loaded["population"], geo, params.period.years, params.period.label)
@@ -415,6 +444,7 @@ def load_area(
         crime=get("crime"),
         comparators=get("comparators"),
         services=get("services"),
+        characteristics=get("characteristics"),
         linkable_lists=lists,
         sources=sources,
         warnings=tuple(notes),

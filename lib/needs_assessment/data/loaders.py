@@ -34,6 +34,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import codes as C
+from . import schemas as schemas_mod
 from .errors import InputDataError, Problem, problems_from_schema_errors
 from .schemas import (
     CROSS_CHECK_INPUTS,
@@ -56,6 +57,7 @@ __all__ = [
     "POLICE_UK_COLUMNS",
     "check_frame",
     "load_admissions",
+    "load_characteristics",
     "load_boundaries",
     "load_comparators",
     "load_crime",
@@ -1656,6 +1658,52 @@ def _services_post(df, table, colmap, coll):
 
 def _load_services(path, *, root=None):
     return _standard(path, "services", _SERVICE_SPECS, services_schema(), root=root, post=_services_post)
+
+
+_CHARACTERISTIC_SPECS = (
+    _F("area_code", "area", (r"geography_code", r"lsoa\d{2}cd", r"wd\d{2}cd", r"lad\d{2}cd", r"code")),
+    _F("characteristic", "str", (r"topic", r"variable", r"dimension")),
+    _F("category", "str", (r"category_code", r"value_code", r"group")),
+    _F("population", "int", (r"count", r"observation", r"residents", r"usual_residents", r"value")),
+)
+
+
+def _characteristics_post(df, table, colmap, coll):
+    # Categories are codes of their characteristic's field: accept labels too.
+    out = df.copy()
+    chars = out["characteristic"].astype(str).str.strip().str.lower()
+    out["characteristic"] = chars
+    cats = out["category"].astype(str)
+    for field in schemas_mod.CHARACTERISTIC_FIELDS:
+        rows = (chars == field).to_numpy()
+        if rows.any():
+            normalised = []
+            for value in cats[rows]:
+                try:
+                    normalised.append(C.normalise_code(value, field))
+                except ValueError:
+                    normalised.append(value)  # reported by the schema check with its row
+            cats = cats.copy()
+            cats.loc[rows] = normalised
+    out["category"] = cats
+    return out
+
+
+def _load_characteristics(path, *, root=None):
+    return _standard(
+        path,
+        "characteristics",
+        _CHARACTERISTIC_SPECS,
+        schemas_mod.characteristics_schema(),
+        root=root,
+        post=_characteristics_post,
+    )
+
+
+def load_characteristics(path: PathLike, *, root: PathLike | None = None) -> pd.DataFrame:
+    """Residents by protected characteristic per area (``area_code, characteristic,
+    category, population``), categories normalised to the treatment-episode codes."""
+    return _load_characteristics(path, root=root)[0]
 
 
 def load_services(path: PathLike, *, root: PathLike | None = None) -> pd.DataFrame:

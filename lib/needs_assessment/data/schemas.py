@@ -61,6 +61,8 @@ CROSS_CHECKS: dict[str, str] = {
     "duplicate rows: the same small area and year appear more than once (expected one row per small area and year)": "small_area_code",
     "duplicate rows: the same small area, year, sex and age appear more than once (expected one row each)": "small_area_code",
     "neither easting/northing nor longitude/latitude given (expected a location for every site)": "easting",
+    "category not valid for its characteristic (expected a code of that characteristic, e.g. asian for ethnicity)": "category",
+    "duplicate rows: the same area, characteristic and category appear more than once (expected one row each)": "area_code",
 }
 
 
@@ -77,6 +79,8 @@ CROSS_CHECK_INPUTS: dict[str, tuple[str, ...]] = {
     'duplicate rows: the same small area and year appear more than once (expected one row per small area and year)': ('small_area_code', 'year'),
     'duplicate rows: the same small area, year, sex and age appear more than once (expected one row each)': ('small_area_code', 'year'),
     'neither easting/northing nor longitude/latitude given (expected a location for every site)': ('easting', 'northing', 'longitude', 'latitude'),
+    'category not valid for its characteristic (expected a code of that characteristic, e.g. asian for ethnicity)': ('category', 'characteristic'),
+    'duplicate rows: the same area, characteristic and category appear more than once (expected one row each)': ('area_code', 'characteristic', 'category'),
 }
 
 
@@ -439,6 +443,48 @@ def services_schema() -> pa.DataFrameSchema:
     )
 
 
+#: Protected characteristics (and sex) that population denominators may be given for; the
+#: categories are the treatment-episode codes of the same field.
+CHARACTERISTIC_FIELDS = (
+    "sex",
+    "ethnicity",
+    "religion",
+    "sexual_orientation",
+    "disability",
+    "gender_identity_same_as_sex",
+    "marital_status",
+    "pregnant",
+)
+
+
+def characteristics_schema() -> pa.DataFrameSchema:
+    """Residents by protected characteristic per area (small area, ward, district or the
+    whole area): the denominators of the people chapter (Census 2021 style)."""
+
+    def category_fits(df: pd.DataFrame) -> pd.Series:
+        ok = pd.Series(False, index=df.index)
+        for field in CHARACTERISTIC_FIELDS:
+            rows = df["characteristic"].astype(str) == field
+            ok |= rows & df["category"].astype(str).isin(CODES[field])
+        return ok | ~df["characteristic"].astype(str).isin(CHARACTERISTIC_FIELDS)
+
+    return pa.DataFrameSchema(
+        {
+            "area_code": _area_code(),
+            "characteristic": _code(CHARACTERISTIC_FIELDS),
+            "category": _str(),
+            "population": _int(0),
+        },
+        checks=[
+            _cross(category_fits, "category not valid for its characteristic (expected a code of that characteristic, e.g. asian for ethnicity)"),
+            _cross(lambda df: ~_duplicated_key(df, ["area_code", "characteristic", "category"]),
+                   "duplicate rows: the same area, characteristic and category appear more than once (expected one row each)"),
+        ],
+        strict=True,
+        name="characteristics",
+    )
+
+
 def linkable_list_schema(today: dt.date | None = None) -> pa.DataFrameSchema:
     today = today or dt.date.today()
     return pa.DataFrameSchema(
@@ -468,6 +514,7 @@ SCHEMAS: dict[str, Callable[..., pa.DataFrameSchema]] = {
     "crime": crime_schema,
     "comparators": comparators_schema,
     "services": services_schema,
+    "characteristics": characteristics_schema,
     "linkable_list": linkable_list_schema,
 }
 
