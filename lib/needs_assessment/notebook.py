@@ -40,6 +40,37 @@ class Chapter:
     def confidence(self) -> float:
         return self.params.statistics.confidence_level
 
+    @property
+    def source_kind(self) -> str:
+        """How figures from record-level inputs are labelled when recorded."""
+        if self.params.data.synthetic is not None:
+            return "synthetic"
+        return "illustrative" if self.params.area.illustrative_records else "published"
+
+    def data_notice(self):
+        """A call-out saying plainly where this chapter's figures come from (shown at the
+        top of every chapter, so no illustrative figure can be read as fact)."""
+        from needs_assessment.display import callout, html_block
+
+        if self.params.data.synthetic is not None:
+            return callout(
+                "Every figure in this chapter comes from the workbook's synthetic area. "
+                "It demonstrates the method and describes no real place.",
+                kind="illustrative",
+                title="Synthetic data.",
+            )
+        if self.params.area.illustrative_records:
+            return callout(
+                "Figures labelled as published statistics come from official sources and are "
+                "real. Figures from record-level data (treatment episodes, the lists used for "
+                "capture–recapture, prison releases, service sites) are illustrative: they come "
+                "from records generated for this area, not from a partner's extract, and must "
+                "not be quoted as facts.",
+                kind="illustrative",
+                title="Published and illustrative figures.",
+            )
+        return html_block("")
+
 
 def save_area_cache(run_dir: Path, area: Any) -> Path:
     cache = Path(run_dir) / CACHE_DIRNAME
