@@ -199,3 +199,85 @@ def test_cli_reports_bad_params_with_exit_code_2(tmp_path):
     assert result.returncode == 2
     assert "bogus: unknown key" in result.stderr
     assert "period: required key is missing" in result.stderr
+
+
+def _recorded(outcome):
+    return json.loads((outcome.run_dir / "results.json").read_text())
+
+
+def test_every_recommendation_traces_to_a_recorded_result(default_run):
+    import pandas as pd
+
+    outcome, _ = default_run
+    recorded = {i["key"]: i for i in _recorded(outcome)["indicators"]}
+    recs = pd.read_csv(outcome.run_dir / "recommendations.csv", keep_default_na=False, na_values=[""])
+    assert len(recs) > 0, "the default area should produce recommendations"
+    assert (outcome.run_dir / "recommendations.xlsx").is_file()
+    for row in recs.to_dict("records"):
+        rid = row["Recommendation id"]
+        if ":" not in rid:  # added by an analyst without evidence
+            continue
+        key = rid.split(":", 1)[1]
+        assert key in recorded, f"{rid}: evidence indicator not recorded"
+        item = recorded[key]
+        assert row["Value"] == pytest.approx(item["value"], rel=1e-12), rid
+        if item["lower"] is not None:
+            assert row["Lower limit"] == pytest.approx(item["lower"], rel=1e-12), rid
+            assert row["Upper limit"] == pytest.approx(item["upper"], rel=1e-12), rid
+        assert row["Indicator"] == item["label"]
+
+
+def test_report_has_the_published_structure(default_run):
+    from bs4 import BeautifulSoup
+
+    outcome, _ = default_run
+    soup = BeautifulSoup(outcome.report_html.read_text(encoding="utf-8"), "html.parser")
+    h2 = [h.get_text(" ", strip=True) for h in soup.find_all("h2")]
+    for heading in ("Contents", "Executive summary", "Methods and data sources", "Data quality and completeness", "Glossary"):
+        assert heading in h2, heading
+    assert any(h.endswith("Findings and recommendations") for h in h2)
+    assert h2.index("Executive summary") < h2.index("Methods and data sources")
+    summary = soup.find(id="executive-summary")
+    findings = json.loads((outcome.run_dir / "results" / "findings.json").read_text())["values"]["findings"]
+    top = [f["sentence"] for f in findings if f["concern"]][0]
+    assert top in summary.get_text(" ", strip=True)
+
+
+def test_no_published_table_shows_a_small_count(default_run):
+    """Scan tables.xlsx, every CSV and every table in report.html for visible counts from 1
+    to 4 in count columns (the columns each chapter declared as counts)."""
+    import openpyxl
+    import pandas as pd
+    from bs4 import BeautifulSoup
+
+    from needs_assessment.sdc import DisclosureRules, find_disclosive_cells
+
+    outcome, params_path = default_run
+    rules = DisclosureRules(threshold=load_params(params_path, check_files=False).disclosure.threshold)
+    tables = _recorded(outcome)["tables"]
+    count_columns = {c for t in tables for c in t["count_columns"]}
+    assert count_columns, "no table declared count columns"
+    checked = 0
+    for meta in tables:
+        frame = pd.read_csv(outcome.run_dir / meta["csv"], dtype=str, keep_default_na=False)
+        cells = find_disclosive_cells(frame, [c for c in meta["count_columns"] if c in frame], rules)
+        assert not cells, f"{meta['csv']}: {cells[:3]}"
+        checked += 1
+    workbook = openpyxl.load_workbook(outcome.run_dir / "tables.xlsx", read_only=False)
+    for sheet in workbook.worksheets:
+        for table in sheet.tables.values():
+            rows = list(sheet[table.ref])
+            header = [str(c.value) for c in rows[0]]
+            frame = pd.DataFrame([[c.value for c in r] for r in rows[1:]], columns=header)
+            cols = [c for c in header if c in count_columns]
+            assert not find_disclosive_cells(frame, cols, rules), f"tables.xlsx {sheet.title}"
+            checked += 1
+    soup = BeautifulSoup(outcome.report_html.read_text(encoding="utf-8"), "html.parser")
+    for html_table in soup.find_all("table"):
+        header = [th.get_text(strip=True) for th in html_table.find("thead").find_all("th")]
+        body = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in html_table.find("tbody").find_all("tr")]
+        frame = pd.DataFrame(body, columns=header)
+        cols = [c for c in header if c in count_columns]
+        assert not find_disclosive_cells(frame, cols, rules), html_table.find("caption").get_text()
+        checked += 1
+    assert checked > 10

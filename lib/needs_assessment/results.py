@@ -205,15 +205,23 @@ class ResultsRecorder:
         """Protect ``frame`` with disclosure control, check it, write it, return what is published.
 
         The returned frame has suppressed cells replaced by the marker (``[c]``), exactly as
-        written to ``tables/<table_id>.csv``; display it rather than ``frame``.
+        written to ``tables/<table_id>.csv``; display it rather than ``frame``. ``spec=None``
+        declares a table with no counts of people or events (nothing to protect).
         """
         from needs_assessment import sdc
 
         if table_id in self.tables:
             raise ValueError(f"table {table_id!r} recorded twice in chapter {self.chapter!r}")
-        protected = sdc.protect_table(frame, spec, rules)
-        sdc.check_publishable(protected.frame, spec, rules, table_name=table_id, mask=protected.mask)
-        published = sdc.to_published(protected.frame, protected.mask, rules)
+        if spec is None:
+            # A table with no counts of people or events (e.g. recommendations text):
+            # nothing to suppress, and it is recorded with no count columns.
+            published = frame.reset_index(drop=True)
+            suppressed = 0
+        else:
+            protected = sdc.protect_table(frame, spec, rules)
+            sdc.check_publishable(protected.frame, spec, rules, table_name=table_id, mask=protected.mask)
+            published = sdc.to_published(protected.frame, protected.mask, rules)
+            suppressed = int(protected.mask.to_numpy().sum())
         tables_dir = self.run_dir / "tables"
         tables_dir.mkdir(parents=True, exist_ok=True)
         csv_path = tables_dir / f"{table_id}.csv"
@@ -233,11 +241,11 @@ class ResultsRecorder:
             units=units,
             source=source,
             source_kind=source_kind,
-            count_columns=tuple(spec.count_columns),
+            count_columns=tuple(spec.count_columns) if spec is not None else (),
             description=description,
             notes=tuple(notes),
             csv=f"tables/{csv_path.name}",
-            suppressed_cells=int(protected.mask.to_numpy().sum()),
+            suppressed_cells=suppressed,
         )
         self._save()
         return published
