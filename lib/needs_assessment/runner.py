@@ -239,6 +239,7 @@ def _publish(params: RunParams, build_dir: Path, run_id: str, started: dt.dateti
 
     ctx = _report_context(params, run_id, started)
     notebooks = [build_dir / "notebooks" / name for name in params.notebooks]
+    clock.run("merge_results", lambda: sections.write_merged_results(build_dir))
     clock.run("publish_tables", lambda: sections.publish_tables(params, build_dir, ctx))
     html_text = clock.run(
         "report_html",
@@ -350,6 +351,7 @@ def run_assessment(
     )
     ensure_kernel(params.kernel_name)
     clock.run("cache_validated_inputs", lambda: save_area_cache(build_dir, area))
+    _record_inputs(build_dir, area)
     del area
 
     notebook_seconds: dict[str, float] = {}
@@ -408,6 +410,24 @@ def run_assessment(
         stage_seconds=dict(clock.seconds),
         notebook_seconds=notebook_seconds,
     )
+
+
+def _record_inputs(build_dir: Path, area) -> None:
+    """What the input checks noticed (warnings) and how much data each dataset held, for
+    the report's data quality section."""
+    from needs_assessment.results import ResultsRecorder
+
+    recorder = ResultsRecorder(build_dir, "inputs", title="Inputs")
+    recorder.value("warnings", list(getattr(area, "warnings", ())))
+    sizes = {}
+    for name in ("geography", "population", "treatment_episodes", "prison_releases", "deaths",
+                 "admissions", "crime", "comparators", "services", "characteristics"):
+        frame = getattr(area, name, None)
+        if frame is not None:
+            sizes[name] = int(len(frame))
+    for name, frame in getattr(area, "linkable_lists", {}).items():
+        sizes[f"linkable_lists.{name}"] = int(len(frame))
+    recorder.value("rows", sizes)
 
 
 def _drop_private_cache(build_dir: Path) -> None:
