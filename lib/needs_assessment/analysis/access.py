@@ -56,6 +56,7 @@ __all__ = [
     "ROUTE_LABELS",
     "SOURCE_LABELS",
     "UNPLANNED_EXITS",
+    "NOT_KNOWN_AREA",
     "Breakdown",
     "add_breakdowns",
     "choose_distance_edges",
@@ -67,6 +68,7 @@ __all__ = [
     "early_dropout",
     "extract_end",
     "find_comparator",
+    "interval_text",
     "median_ci",
     "nearest_site",
     "opening_summary",
@@ -112,8 +114,10 @@ SOURCE_LABELS = {
 SEX_LABELS = {"male": "Male", "female": "Female", "not_stated": "Not stated"}
 BROAD_LABELS = {"opiate": "Opiate", "non_opiate": "Non-opiate", "alcohol": "Alcohol only"}
 UNPLANNED_EXITS = ("dropped_out", "declined", "withdrawn_by_provider")
+#: Label for records without a small area of residence.
+NOT_KNOWN_AREA = "Not known (no fixed abode or outside the area)"
 #: Labels that are not a group to compare (unknown residence, sex not stated).
-UNKNOWN_GROUPS = ("Not known", "Not stated", "No fixed abode or not known")
+UNKNOWN_GROUPS = ("Not known", "Not stated", NOT_KNOWN_AREA)
 
 ENGLAND_CODE = "E92000001"
 
@@ -152,7 +156,7 @@ def add_breakdowns(
     """Add ``age_group`` (18-24 ... 65+), ``sex_label``, ``substance_label``,
     ``broad_substance`` and ``area_code``/``area_name`` (district or ward of residence;
     "Not known" without a small area) to episode-level records."""
-    out = attach_area(records, geography, level=level)
+    out = attach_area(records, geography, level=level, unknown_label=NOT_KNOWN_AREA)
     if "age" in out.columns:
         out["age_group"] = age_group(out["age"]).fillna("Under 18")
     if "sex" in out.columns:
@@ -807,16 +811,49 @@ def worse_groups(
     polarity: str,
     exclude: Sequence[str] = UNKNOWN_GROUPS,
     value: str = "percent",
+    tests: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows of a long group table whose interval lies wholly on the bad side of the
-    area value (Fingertips rule), worst first."""
+    area value (Fingertips rule), worst first. With ``tests`` (from
+    :func:`difference_tests`), only groups of breakdowns whose overall test is
+    significant are kept, so a group is never named when its breakdown shows no
+    difference once the number of tests is allowed for."""
     t = table.loc[(table["breakdown"] != "All") & ~table["group"].isin(list(exclude))].copy()
+    if tests is not None:
+        sig = set(tests.loc[tests["significant"].astype(bool), "breakdown"])
+        t = t.loc[t["breakdown"].isin(sig)]
     t = t.loc[t["lower"].notna() & t["upper"].notna()]
     if t.empty:
         return t
     t["compared"] = compare_with_area(t, area_value=area_value, polarity=polarity)
     bad = t.loc[t["compared"] == "Worse"]
     return bad.sort_values(value, ascending=polarity == "high_is_good")
+
+
+def interval_text(
+    frame: pd.DataFrame, value: str, lower: str, upper: str, *, decimals: int = 1,
+    marker: str = "[c]", thousands: bool = False,
+) -> pd.Series:
+    """Compact display text "18.6 (17.7 to 19.5)" from a published frame's value and limit
+    columns; a suppressed value stays the marker and a missing limit shows the value
+    alone. For narrow tables on screen and in the PDF (the recorded table keeps separate
+    columns)."""
+    fmt = f"{{:,.{decimals}f}}" if thousands else f"{{:.{decimals}f}}"
+
+    def one(v, lo, hi):
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return "[x]"
+        text = fmt.format(float(v))
+        if isinstance(lo, str) or isinstance(hi, str):
+            return text
+        if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+            return text
+        return f"{text} ({fmt.format(float(lo))} to {fmt.format(float(hi))})"
+
+    return pd.Series([one(v, lo, hi) for v, lo, hi in zip(frame[value], frame[lower], frame[upper],
+                                                           strict=True)], index=frame.index)
 
 
 def publishable_share(row, rules) -> bool:
@@ -832,7 +869,7 @@ def group_key(breakdown: str, group: str, code: str | None = None) -> str:
     """Stable key suffix for a group: ``age_18_24``, ``female``, ``opiate_and_crack``, or
     the area code for a district or ward."""
     if breakdown == "Age group":
-        return "age_" + re.sub(r"[^0-9a-z]+", "_", group.lower()).strip("_")
+        return "age_" + re.sub(r"[^0-9a-z]+", "_", group.lower().replace("+", "_plus")).strip("_")
     if breakdown in ("District", "Ward") and code:
         return str(code)
     inverse = {v: k for k, v in SUBSTANCE_LABELS.items()}
@@ -879,6 +916,7 @@ def who_is_not_reached(
     continuity_england: dict | None = None,
     referrals: pd.DataFrame | None = None,
     distance: dict | None = None,
+    tests: Mapping[str, pd.DataFrame] | None = None,
     max_items: int = 3,
 ) -> list[str]:
     """Plain-English points naming the groups and places with the weakest access.
@@ -886,10 +924,13 @@ def who_is_not_reached(
     Each table is a long group table (``breakdown, group, numerator, denominator,
     percent, lower, upper``) whose first row is the whole area. A group is named only if
     its interval lies wholly on the bad side of the whole-area value and its counts are
-    not disclosive. ``distance`` may carry ``rate_ratio``, ``lower``, ``upper``,
+    not disclosive and, when ``tests`` holds the :func:`difference_tests` result for that
+    measure (keys ``dropout``, ``waits``, ``continuity``, ``referrals``), its breakdown
+    differs significantly overall. ``distance`` may carry ``rate_ratio``, ``lower``, ``upper``,
     ``per_km``, ``far_share`` (percent of adults beyond ``far_km``) and ``far_areas``.
     """
     points: list[str] = []
+    tests = dict(tests or {})
 
     def names(bad: pd.DataFrame) -> str:
         bad = bad.loc[[publishable_share(r, rules) for _, r in bad.iterrows()]]
@@ -899,7 +940,7 @@ def who_is_not_reached(
 
     if continuity is not None and not continuity.empty:
         a = continuity.iloc[0]
-        text = (f"Only {a['percent']:.1f}% of people released from prison started community "
+        text = (f"{a['percent']:.1f}% of releases from prison were followed by community "
                 "treatment within 3 weeks")
         if continuity_england and continuity_england.get("value") is not None:
             eng = float(continuity_england["value"])
@@ -907,33 +948,39 @@ def who_is_not_reached(
                                              polarity="high_is_good")
             text += (f", against {eng:.1f}% in England ({verdict.lower()} than England)"
                      if verdict != "Similar" else f", similar to England ({eng:.1f}%)")
-        bad = worse_groups(continuity, area_value=float(a["percent"]), polarity="high_is_good")
+        bad = worse_groups(continuity, area_value=float(a["percent"]), polarity="high_is_good",
+                           tests=tests.get("continuity"))
         listed = names(bad) if not bad.empty else ""
-        points.append(text + (f"; lowest: {listed}." if listed else "."))
+        points.append(text + (f"; significantly lower in: {listed}." if listed else "."))
     if dropout is not None and not dropout.empty:
         a = dropout.iloc[0]
-        bad = worse_groups(dropout, area_value=float(a["percent"]), polarity="low_is_good")
+        bad = worse_groups(dropout, area_value=float(a["percent"]), polarity="low_is_good",
+                           tests=tests.get("dropout"))
         listed = names(bad.sort_values("percent", ascending=False)) if not bad.empty else ""
         if listed:
             points.append(f"Early drop-out (within 12 weeks) is {a['percent']:.1f}% overall but "
                           f"significantly higher for: {listed}.")
         else:
             points.append(f"Early drop-out (within 12 weeks) is {a['percent']:.1f}% overall, with "
-                          "no group significantly above that.")
+                          "no group significantly above that once the number of comparisons is "
+                          "allowed for.")
     if waits is not None and not waits.empty:
         a = waits.iloc[0]
-        bad = worse_groups(waits, area_value=float(a["percent"]), polarity="low_is_good")
+        bad = worse_groups(waits, area_value=float(a["percent"]), polarity="low_is_good",
+                           tests=tests.get("waits"))
         listed = names(bad.sort_values("percent", ascending=False)) if not bad.empty else ""
         if listed:
             points.append(f"{a['percent']:.1f}% waited more than 3 weeks from referral to "
                           f"triage; significantly more in: {listed}.")
         else:
             points.append(f"{a['percent']:.1f}% waited more than 3 weeks from referral to triage; "
-                          "no group or place waited significantly longer than the area as a whole.")
+                          "no group or place waited significantly longer once the number of "
+                          "comparisons is allowed for.")
     if referrals is not None and not referrals.empty:
         a = referrals.iloc[0]
         places = referrals.loc[referrals["breakdown"] == level.title()]
-        low = worse_groups(places, area_value=float(a["percent"]), polarity="high_is_good")
+        low = worse_groups(places, area_value=float(a["percent"]), polarity="high_is_good",
+                           tests=tests.get("referrals"))
         listed = names(low) if not low.empty else ""
         if listed:
             points.append(f"Criminal-justice routes brought {a['percent']:.1f}% of new "
@@ -941,9 +988,12 @@ def who_is_not_reached(
     if distance:
         rr = distance.get("rate_ratio")
         bits = []
-        if distance.get("far_share") is not None:
+        if distance.get("far_share"):
             bits.append(f"{distance['far_share']:.1f}% of adults live more than "
                         f"{distance.get('far_km', 5):g} km (straight line) from the nearest site")
+        elif distance.get("max_km") is not None:
+            bits.append(f"every small area is within {distance['max_km']:.1f} km (straight line) "
+                        "of a site")
         if distance.get("far_areas"):
             bits.append("farthest on average: " + ", ".join(distance["far_areas"]))
         if rr is not None:
