@@ -56,6 +56,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,10 @@ __all__ = [
     "SUCCESS_REASONS",
     "TREATMENT_LEAD_IN_YEARS",
     "WEAPONS_CRIME_TYPE",
+    "ABSENT_TEXT",
+    "Dashboard",
     "admissions_series",
+    "build_dashboard",
     "at_a_glance",
     "complete_crime_years",
     "complete_treatment_years",
@@ -98,15 +102,26 @@ __all__ = [
     "financial_year_label",
     "find_comparators",
     "indicator_fields",
+    "key_messages",
     "latest_follow_up_year",
     "metric_result",
     "neighbourhood_crime",
+    "panel_items",
+    "period_x",
     "prevalence_reference",
+    "protected_series",
+    "record_indicators",
+    "section_sentences",
+    "sentence",
     "source_kind_for",
     "successful_completions",
+    "summary_display",
     "summary_frame",
+    "summary_spec",
     "treatment_by_group",
     "treatment_series",
+    "trend_spec",
+    "trend_table",
     "trend_phrase",
 ]
 
@@ -139,6 +154,16 @@ NDTMS_GROUP_LABELS = {
     "non_opiate_only": "Non-opiate only",
     "non_opiate_and_alcohol": "Non-opiate and alcohol",
     "alcohol_only": "Alcohol only",
+}
+
+#: Short outcome names for narrow tables.
+OUTCOME_SHORT = {
+    "Reduce drug use": "Drug use",
+    "Reduce drug-related crime": "Crime",
+    "Reduce drug-related deaths and harm": "Deaths and harm",
+    "Reduce drug supply": "Supply",
+    "Increase engagement in drug and alcohol treatment": "Engagement in treatment",
+    "Improve drug recovery outcomes": "Recovery",
 }
 
 #: Columns of every metric series.
@@ -189,6 +214,18 @@ _ENGAGE = "Increase engagement in drug and alcohol treatment"
 _RECOVERY = "Improve drug recovery outcomes"
 
 _SPECS = (
+    # ---- crime
+    MetricSpec(
+        "drug_offences_rate", "Recorded drug offences", _CRIME, "per 1,000", "no_judgement",
+        "rate", "drugs", "police.uk street-level crime (crime folder)",
+        "Crimes recorded by the police as 'Drugs' (possession and supply) per 1,000 residents",
+        name_include=("drug offences",), data="crime"),
+    MetricSpec(
+        "neighbourhood_crime_rate", "Neighbourhood crime", _CRIME, "per 1,000", "low_is_good",
+        "rate", "drugs", "police.uk street-level crime (crime folder)",
+        "Burglary, robbery, theft from the person and vehicle crime recorded by the police "
+        "per 1,000 residents (police.uk approximation of the framework's neighbourhood crime)",
+        name_include=("neighbourhood crime",), data="crime"),
     # ---- deaths and harm
     MetricSpec(
         "drug_misuse_deaths_dsr", "Deaths from drug misuse", _HARM, "per 100,000", "low_is_good",
@@ -230,18 +267,6 @@ _SPECS = (
         "per 100,000",
         fingertips_ids=(92906,), name_include=("admission episodes for alcohol-specific conditions",),
         name_exclude=("under 18", "narrow", "broad"), data="admissions"),
-    # ---- crime
-    MetricSpec(
-        "drug_offences_rate", "Recorded drug offences", _CRIME, "per 1,000", "no_judgement",
-        "rate", "drugs", "police.uk street-level crime (crime folder)",
-        "Crimes recorded by the police as 'Drugs' (possession and supply) per 1,000 residents",
-        name_include=("drug offences",), data="crime"),
-    MetricSpec(
-        "neighbourhood_crime_rate", "Neighbourhood crime", _CRIME, "per 1,000", "low_is_good",
-        "rate", "drugs", "police.uk street-level crime (crime folder)",
-        "Burglary, robbery, theft from the person and vehicle crime recorded by the police "
-        "per 1,000 residents (police.uk approximation of the framework's neighbourhood crime)",
-        name_include=("neighbourhood crime",), data="crime"),
     # ---- supply
     MetricSpec(
         "drug_offences_share", "Drug offences as a share of recorded crime", _SUPPLY, "%",
@@ -902,17 +927,25 @@ def describe_trend(series: pd.DataFrame, *, kind: str, confidence: float = 0.95)
         base["text"] = f"not assessed (needs 3 or more periods; {len(s)} available)"
         return base
     test_kind = "proportion" if kind == "proportion" else "rate"
-    plain = stats.trend_test(s["x"], s["count"], s["denominator"], kind=test_kind, confidence=confidence)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # statsmodels warns on perfectly flat series
+        plain = stats.trend_test(s["x"], s["count"], s["denominator"], kind=test_kind,
+                                 confidence=confidence)
     result = plain
     if plain["direction"] != "not calculable":
-        over = stats.trend_test(s["x"], s["count"], s["denominator"], kind=test_kind,
-                                confidence=confidence, overdispersion=True)
-        if np.isfinite(over["dispersion"]) and over["dispersion"] > 1:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                over = stats.trend_test(s["x"], s["count"], s["denominator"], kind=test_kind,
+                                        confidence=confidence, overdispersion=True)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            over = None  # e.g. a perfectly flat series: no residual variation to scale by
+        if over is not None and np.isfinite(over["dispersion"]) and over["dispersion"] > 1:
             result = over
     out = {**base, **result, "assessed": result["direction"] != "not calculable"}
     if out["assessed"]:
         p = result["p_value"]
-        ptxt = "p<0.001" if p < 0.001 else f"p={p:.2f}" if p >= 0.01 else f"p={p:.3f}"
+        ptxt = "p<0.001" if p < 0.001 else f"p={p:.2f}" if p >= 0.1 else f"p={p:.3f}"
         out["text"] = f"{result['direction']} ({ptxt})"
     else:
         out["text"] = "not calculable"
@@ -947,6 +980,9 @@ class MetricResult:
     vs_region: str | None = None
     secondary: pd.DataFrame | None = None  # e.g. annual DSRs beside the 3-year pooled line
     notes: list[str] = field(default_factory=list)
+    #: when England's latest period is not ours but our series has it: the like-for-like
+    #: comparison ``{period, value, lower, upper, result}``
+    england_same_period: dict | None = None
 
     @property
     def available(self) -> bool:
@@ -988,7 +1024,22 @@ def metric_result(
                 result.vs_england = verdict
             else:
                 result.vs_region = verdict
+        e = comps["England"]
+        if e is not None and _norm_period(latest["period"]) != _norm_period(e["period"]):
+            same = series.loc[series["period"].map(_norm_period) == _norm_period(e["period"])]
+            if len(same) and pd.notna(same["lower"].iloc[0]) and pd.notna(same["upper"].iloc[0]):
+                row = same.iloc[0]
+                result.england_same_period = {
+                    "period": str(row["period"]), "value": float(row["value"]),
+                    "lower": float(row["lower"]), "upper": float(row["upper"]),
+                    "result": stats.compare_with_benchmark(row["lower"], row["upper"], e["value"],
+                                                           polarity=spec.polarity),
+                }
     return result
+
+
+def _norm_period(period: Any) -> str:
+    return re.sub(r"\s+", "", str(period))
 
 
 def _comparison_method(result: MetricResult, comp: dict, confidence: float) -> str:
@@ -1029,6 +1080,9 @@ def indicator_fields(
             else "rate per 1,000 residents aged 18 and over")
     if "." in spec.key:
         tags["group"] = spec.key.split(".", 1)[1]
+    if result.england_same_period is not None:
+        same = result.england_same_period
+        tags["england_same_period"] = f"{same['result']} ({same['period']}: {same['value']:.1f})"
     note = "; ".join(result.notes) if result.notes else None
     is_rate = spec.kind != "count"
     return {
@@ -1070,11 +1124,13 @@ def summary_frame(results: Sequence[MetricResult], *, confidence: float = 0.95) 
             "Outcome": s.outcome,
             "Metric": s.label,
             "Substance": s.substance.capitalize(),
-            "Unit": s.unit,
+            "Unit": _unit_text(s.unit),
             "Period": str(latest["period"]),
             SUMMARY_COUNT: latest["count"],
             SUMMARY_DENOMINATOR: latest["denominator"],
-            SUMMARY_VALUE: latest["value"],
+            # a count metric's value is its count: shown once, in the count column, so
+            # rounding or suppression of the count cannot be undone from the value
+            SUMMARY_VALUE: latest["value"] if s.kind != "count" else np.nan,
             f"{level} CI lower": latest["lower"] if s.kind != "count" else np.nan,
             f"{level} CI upper": latest["upper"] if s.kind != "count" else np.nan,
             "England": r.england["value"] if r.england else np.nan,
@@ -1082,10 +1138,22 @@ def summary_frame(results: Sequence[MetricResult], *, confidence: float = 0.95) 
             "Region": r.region["value"] if r.region else np.nan,
             "Compared with England": r.vs_england or ("Not compared" if r.england else "No England value"),
             "Compared with region": r.vs_region or ("Not compared" if r.region else "No region value"),
+            "Compared with England in England's period": (
+                f"{r.england_same_period['result']} ({r.england_same_period['period']})"
+                if r.england_same_period else "[z]"),
             "Trend": r.trend["text"],
             "Trend period": (f"{r.trend['first']} to {r.trend['last']}" if r.trend.get("first") else "[x]"),
         })
-    return pd.DataFrame(rows)
+    columns = ["Outcome", "Metric", "Substance", "Unit", "Period", SUMMARY_COUNT, SUMMARY_DENOMINATOR,
+               SUMMARY_VALUE, f"{level} CI lower", f"{level} CI upper", "England", "England period",
+               "Region", "Compared with England", "Compared with region",
+               "Compared with England in England's period", "Trend", "Trend period"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _unit_text(unit: str) -> str:
+    """Unit as written in a table cell ('%' alone is not a valid spreadsheet cell)."""
+    return {"%": "percent", "people": "number of people"}.get(unit, f"rate {unit}")
 
 
 def _fmt_value(value: Any, unit: str) -> str:
@@ -1119,9 +1187,9 @@ def at_a_glance(published: pd.DataFrame, results: Sequence[MetricResult]) -> pd.
             words = "No comparison (a count)"
         else:
             words = "No England figure"
-        value = row[SUMMARY_VALUE]
+        value = row[SUMMARY_COUNT] if r.spec.kind == "count" else row[SUMMARY_VALUE]
         rows.append({
-            "Outcome": r.spec.outcome,
+            "Outcome": OUTCOME_SHORT.get(r.spec.outcome, r.spec.outcome),
             "Measure": r.spec.label,
             "Latest period": row["Period"],
             "Our area": _fmt_value(value, unit),
@@ -1129,7 +1197,8 @@ def at_a_glance(published: pd.DataFrame, results: Sequence[MetricResult]) -> pd.
             "Compared with England": words,
             "Trend": trend_phrase(r.trend, r.spec.polarity),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["Outcome", "Measure", "Latest period", "Our area", "England",
+                                       "Compared with England", "Trend"])
 
 
 # ============================================================================ other chapters
@@ -1152,5 +1221,402 @@ def prevalence_reference(run_dir: str | Path | None) -> dict | None:
     ]
     if not candidates:
         return None
-    candidates.sort(key=lambda i: (0 if "prevalence" in i["key"].split(".", 1)[1] or "rate" in i["key"] else 1))
+    candidates.sort(key=lambda i: (i["key"] != "prevalence.ocu_rate", "rate" not in i["key"]))
     return candidates[0]
+
+
+# ============================================================================ trend table
+TREND_COUNT = SUMMARY_COUNT
+TREND_DENOMINATOR = SUMMARY_DENOMINATOR
+
+
+def _measure(spec: MetricSpec, role: str) -> str:
+    if spec.data in ("deaths", "admissions"):
+        if role == "secondary" or spec.pooled_years <= 1:
+            return "Annual DSR"
+        return f"{spec.pooled_years}-year pooled DSR"
+    return {"rate": "Crude rate", "proportion": "Percentage", "count": "Number of people"}[spec.kind]
+
+
+def trend_table(results: Sequence[MetricResult], *, confidence: float = 0.95) -> pd.DataFrame:
+    """Every period of every available metric (the numbers behind the charts), long format:
+    ``Outcome, Metric, Measure, Unit, Period`` then count, denominator, value and limits."""
+    level = f"{confidence * 100:g}%"
+    frames = []
+    for r in results:
+        if not r.available:
+            continue
+        parts = [("headline", r.series)]
+        if r.secondary is not None and r.secondary is not r.series:
+            parts.append(("secondary", r.secondary))
+        for role, s in parts:
+            if s is None or s.empty:
+                continue
+            s = s.sort_values("x")
+            frames.append(pd.DataFrame({
+                "Outcome": r.spec.outcome,
+                "Metric": r.spec.label,
+                "Measure": _measure(r.spec, role),
+                "Unit": _unit_text(r.spec.unit),
+                "Period": s["period"].astype(str).to_numpy(),
+                TREND_COUNT: s["count"].to_numpy(dtype=float),
+                TREND_DENOMINATOR: s["denominator"].to_numpy(dtype=float),
+                "Value": s["value"].to_numpy(dtype=float) if r.spec.kind != "count" else np.nan,
+                f"{level} CI lower": s["lower"].to_numpy(dtype=float),
+                f"{level} CI upper": s["upper"].to_numpy(dtype=float),
+            }))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def protected_series(
+    published: pd.DataFrame, results: Sequence[MetricResult], *, confidence: float = 0.95
+) -> dict[str, dict[str, pd.DataFrame | None]]:
+    """Back from the published (disclosure-controlled) trend table to plottable series:
+    ``{metric key: {"headline": frame, "secondary": frame | None}}`` with ``x, period,
+    value, lower, upper``; suppressed cells become NaN, so they are not drawn."""
+    level = f"{confidence * 100:g}%"
+    out: dict[str, dict[str, pd.DataFrame | None]] = {}
+    for r in results:
+        if not r.available:
+            continue
+        entry: dict[str, pd.DataFrame | None] = {"headline": None, "secondary": None}
+        parts = [("headline", r.series)]
+        if r.secondary is not None and r.secondary is not r.series:
+            parts.append(("secondary", r.secondary))
+        for role, s in parts:
+            rows = published.loc[(published["Metric"] == r.spec.label)
+                                 & (published["Measure"] == _measure(r.spec, role))]
+            frame = pd.DataFrame({
+                "period": rows["Period"].astype(str).to_numpy(),
+                "value": pd.to_numeric(rows[TREND_COUNT if r.spec.kind == "count" else "Value"],
+                                       errors="coerce").to_numpy(dtype=float),
+                "lower": pd.to_numeric(rows[f"{level} CI lower"], errors="coerce").to_numpy(dtype=float),
+                "upper": pd.to_numeric(rows[f"{level} CI upper"], errors="coerce").to_numpy(dtype=float),
+            })
+            xs = dict(zip(s["period"].astype(str), s["x"].astype(float), strict=False))
+            frame["x"] = frame["period"].map(xs)
+            entry[role] = frame
+        out[r.spec.key] = entry
+    return out
+
+
+def panel_items(
+    results: Sequence[MetricResult], series: Mapping[str, Mapping[str, pd.DataFrame | None]]
+) -> list[dict]:
+    """Inputs for :func:`charts.outcomes.outcome_panels` from metric results and their
+    protected series."""
+    items = []
+    for r in results:
+        if not r.available or r.spec.key not in series:
+            continue
+        s = series[r.spec.key]
+        items.append({
+            "label": r.spec.label,
+            "unit": r.spec.unit,
+            "series": s["headline"],
+            "secondary": s.get("secondary"),
+            "secondary_label": "Single years (hollow circles)",
+            "england": r.england,
+            "region": r.region,
+            "trend_text": r.trend["text"],
+            "comparison": r.vs_england,
+        })
+    return items
+
+
+# ============================================================================ whole dashboard
+#: What each dataset's absence removes from the dashboard, in plain words.
+ABSENT_TEXT = {
+    "deaths": "No deaths file was supplied, so deaths from drug misuse, drug poisoning and "
+              "alcohol-specific deaths (rates, trends and comparison with England) cannot be shown.",
+    "admissions": "No hospital admissions file was supplied, so admissions for drug poisoning, "
+                  "drug-related mental and behavioural disorders and alcohol-specific conditions "
+                  "cannot be shown.",
+    "crime": "No police.uk crime data were supplied, so drug offences, neighbourhood crime and "
+             "possession of weapons offences cannot be shown.",
+    "treatment_episodes": "No treatment episode extract was supplied, so numbers in treatment, "
+                          "successful completions and deaths in treatment cannot be shown.",
+    "prison_releases": "No prison releases file was supplied, so continuity of care after "
+                       "prison (the share of people released with a treatment need who start "
+                       "community treatment within 21 days) cannot be shown.",
+    "comparators": "No comparators file (Fingertips export) was supplied, so no measure is "
+                   "compared with England or the region.",
+}
+
+
+@dataclass
+class Dashboard:
+    results: dict[str, MetricResult]
+    absent: dict[str, str]  # dataset -> sentence
+    extract: pd.Timestamp | None = None
+    completion_year: int | None = None
+    treatment_years: list[int] = field(default_factory=list)
+    by_group: pd.DataFrame | None = None
+    completions: pd.DataFrame | None = None
+    crime_monthly: pd.DataFrame | None = None
+    crime_basket: pd.DataFrame | None = None
+
+    def for_outcome(self, outcome: str) -> list[MetricResult]:
+        return [r for r in self.results.values() if r.spec.outcome == outcome and r.available]
+
+    def get(self, key: str) -> MetricResult | None:
+        r = self.results.get(key)
+        return r if r is not None and r.available else None
+
+
+def build_dashboard(
+    area: Any,
+    *,
+    region_code: str | None = None,
+    confidence: float = 0.95,
+    min_count: int = 10,
+) -> Dashboard:
+    """Every metric the area's data support, as :class:`MetricResult` objects; datasets the
+    area does not supply are listed in ``absent`` with a sentence saying what is missing."""
+    absent: dict[str, str] = {}
+    comparators = area.comparators
+    if comparators is None:
+        absent["comparators"] = ABSENT_TEXT["comparators"]
+    series: dict[str, pd.DataFrame] = {}
+    trend_src: dict[str, pd.DataFrame] = {}
+    secondary: dict[str, pd.DataFrame] = {}
+    dash = Dashboard(results={}, absent=absent)
+    for name, builder in (("deaths", deaths_series), ("admissions", admissions_series)):
+        frame = getattr(area, name)
+        if frame is None:
+            absent[name] = ABSENT_TEXT[name]
+            continue
+        for key, parts in builder(frame, area.population, confidence=confidence).items():
+            series[key] = parts["headline"]
+            trend_src[key] = parts["annual"]
+            if parts["headline"] is not parts["annual"]:
+                secondary[key] = parts["annual"]
+    if area.crime is None:
+        absent["crime"] = ABSENT_TEXT["crime"]
+    else:
+        series.update(crime_series(area.crime, area.population, confidence=confidence, min_count=min_count))
+        dash.crime_monthly = crime_monthly(area.crime)
+        basket = neighbourhood_crime(area.crime, by="year")
+        dash.crime_basket = basket.loc[basket["year"].isin(complete_crime_years(area.crime))].reset_index(drop=True)
+    episodes = area.treatment_episodes
+    if episodes is None:
+        absent["treatment_episodes"] = ABSENT_TEXT["treatment_episodes"]
+    else:
+        extract = extract_date(episodes)
+        last_full = extract.year if (extract.month, extract.day) == (12, 31) else extract.year - 1
+        years = complete_treatment_years(episodes, last_year=last_full)
+        follow = latest_follow_up_year(extract)
+        comp_years = [y for y in years if y <= follow]
+        dash.extract, dash.completion_year, dash.treatment_years = extract, follow, years
+        series.update(treatment_series(episodes, area.population, years=years,
+                                       completion_years=comp_years, confidence=confidence))
+        dash.by_group = treatment_by_group(episodes, years)
+        dash.completions = successful_completions(episodes, comp_years, confidence=confidence)
+        if area.prison_releases is None:
+            absent["prison_releases"] = ABSENT_TEXT["prison_releases"]
+        else:
+            series["continuity_of_care"] = continuity_series(area.prison_releases, episodes,
+                                                             extract=extract, confidence=confidence)
+    if episodes is None and area.prison_releases is None:
+        absent["prison_releases"] = ABSENT_TEXT["prison_releases"]
+    for key, spec in METRICS.items():
+        if key not in series:
+            continue
+        dash.results[key] = metric_result(
+            spec, series[key], comparators=comparators, region_code=region_code,
+            confidence=confidence, trend_series=trend_src.get(key), secondary=secondary.get(key))
+    return dash
+
+
+def _interval_text(lower: Any, upper: Any, unit: str, level: str) -> str:
+    if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):
+        return ""
+    return f" ({level} CI {_fmt_number(lower, unit)} to {_fmt_number(upper, unit)})"
+
+
+def _fmt_number(value: Any, unit: str) -> str:
+    v = float(value)
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit == "people":
+        return f"{v:,.0f}"
+    decimals = 0 if abs(v) >= 100 else 1 if abs(v) >= 1 else 2
+    return f"{v:,.{decimals}f}"
+
+
+def sentence(result: MetricResult, *, confidence: float = 0.95, value: Any = "latest") -> str:
+    """One plain-English line for a metric: latest value with interval, comparison with
+    England and the region, and the trend. ``value`` may be a published (protected) value
+    to print instead of the computed one (e.g. '[c]')."""
+    level = f"{confidence * 100:g}%"
+    s, latest = result.spec, result.latest
+    if latest is None:
+        return f"{s.label}: no data."
+    v = latest["value"] if value == "latest" else value
+    unit_word = "" if s.unit in ("%", "people") else f" {s.unit}"
+    if isinstance(v, str):
+        head = f"**{s.label}**: {v} in {latest['period']} (suppressed: small numbers)"
+    elif v is None or pd.isna(v):
+        head = (f"**{s.label}**: not calculated for {latest['period']} (fewer than the minimum "
+                "count for a reliable rate)")
+    else:
+        people = " people" if s.unit == "people" else ""
+        head = (f"**{s.label}**: {_fmt_number(v, s.unit)}{people}{unit_word} in {latest['period']}"
+                f"{_interval_text(latest.get('lower'), latest.get('upper'), s.unit, level) if s.kind != 'count' else ''}")
+    parts = [head]
+    if result.england is not None:
+        e = result.england
+        verdict = (result.vs_england or "not compared").lower()
+        word = {"similar": "similar to", "better": "better than", "worse": "worse than",
+                "higher": "higher than", "lower": "lower than"}.get(verdict, "not compared with")
+        parts.append(f"{word} England ({_fmt_number(e['value'], s.unit)}{unit_word}, {e['period']})")
+        same = result.england_same_period
+        if same is not None:
+            same_word = {"Similar": "similar to England", "Better": "better than England",
+                         "Worse": "worse than England", "Higher": "higher than England",
+                         "Lower": "lower than England"}.get(same["result"], "not compared")
+            parts.append(f"in England's period ({same['period']}) our value was "
+                         f"{_fmt_number(same['value'], s.unit)}{unit_word}, {same_word}")
+    if result.region is not None and result.vs_region:
+        rg = result.region
+        verdict = result.vs_region.lower()
+        word = {"similar": "similar to", "better": "better than", "worse": "worse than",
+                "higher": "higher than", "lower": "lower than"}.get(verdict, "not compared with")
+        parts.append(f"{word} {rg['label']} ({_fmt_number(rg['value'], s.unit)}{unit_word})")
+    t = result.trend
+    if t.get("assessed"):
+        trend = f"trend {t['first']} to {t['last']}: {t['text']}"
+        if s.kind == "count":
+            trend += " in the rate per head of population"
+    else:
+        trend = f"trend {t['text']}"
+    parts.append(trend)
+    return "; ".join(parts) + "."
+
+
+def record_indicators(
+    recorder: Any, results: Iterable[MetricResult], *, area_name: str, confidence: float, params: Any
+) -> list[str]:
+    """Record each available metric as ``outcomes.<metric>``; returns the keys recorded."""
+    keys = []
+    for r in results:
+        if not r.available:
+            continue
+        key = f"outcomes.{r.spec.key}"
+        recorder.indicator(key, **indicator_fields(
+            r, area_name=area_name, confidence=confidence, source_kind=source_kind_for(params, r.spec)))
+        keys.append(key)
+    return keys
+
+
+def section_sentences(
+    results: Sequence[MetricResult], published: pd.DataFrame, *, confidence: float = 0.95
+) -> list[str]:
+    """:func:`sentence` for each result, printing the published (protected) value."""
+    out = []
+    for r in results:
+        row = published.loc[published["Metric"] == r.spec.label]
+        shown: Any = "latest"
+        if len(row):
+            cell = row.iloc[0][SUMMARY_COUNT if r.spec.kind == "count" else SUMMARY_VALUE]
+            shown = cell if isinstance(cell, str) else ("latest" if r.spec.kind != "count" else cell)
+        out.append(sentence(r, confidence=confidence, value=shown))
+    return out
+
+
+def key_messages(results: Sequence[MetricResult]) -> str:
+    """The at-a-glance message in words: what is worse or better than England and what is
+    getting worse over time."""
+    results = [r for r in results if r.available]
+    compared = [r for r in results if r.vs_england in ("Better", "Worse", "Similar", "Higher", "Lower")]
+    worse = [r.spec.label for r in compared if r.vs_england == "Worse"]
+    better = [r.spec.label for r in compared if r.vs_england == "Better"]
+    getting_worse = [r.spec.label for r in results
+                     if trend_phrase(r.trend, r.spec.polarity).endswith("getting worse")]
+    improving = [r.spec.label for r in results
+                 if trend_phrase(r.trend, r.spec.polarity).endswith("improving")]
+    parts = [f"{len(compared)} of {len(results)} measures have a published England figure to compare with."]
+    parts.append(f"Significantly worse than England: {'; '.join(worse)}." if worse
+                 else "No measure is significantly worse than England.")
+    if better:
+        parts.append(f"Significantly better than England: {'; '.join(better)}.")
+    parts.append(f"Getting worse over time: {'; '.join(getting_worse)}." if getting_worse
+                 else "No measure shows a significant trend for the worse.")
+    if improving:
+        parts.append(f"Improving over time: {'; '.join(improving)}.")
+    return " ".join(parts)
+
+
+def summary_display(published: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """A narrow view of the published dashboard table for the report: value and interval in
+    one cell (suppressed cells stay '[c]')."""
+    level = f"{confidence * 100:g}%"
+
+    def num(v: Any, unit: str) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return "[x]"
+        return _fmt_number(v, unit)
+
+    rows = []
+    for _, row in published.iterrows():
+        unit = {"percent": "%", "number of people": "people"}.get(row["Unit"], row["Unit"].replace("rate ", ""))
+        lo, hi = row[f"{level} CI lower"], row[f"{level} CI upper"]
+        if unit == "people":
+            value = num(row[SUMMARY_COUNT], unit)
+        else:
+            value = num(row[SUMMARY_VALUE], unit)
+            if not (isinstance(lo, float) and pd.isna(lo)) and not (isinstance(hi, float) and pd.isna(hi)):
+                value += f" ({num(lo, unit)} to {num(hi, unit)})"
+        rows.append({
+            "Measure": row["Metric"],
+            "Unit": {"percent": "%", "number of people": "people"}.get(row["Unit"], row["Unit"].replace("rate ", "")),
+            "Period": row["Period"],
+            "Count": num(row[SUMMARY_COUNT], "people"),
+            f"Value ({level} CI)": value,
+            "England": num(row["England"], unit) if unit != "people" else "[x]",
+            "Region": num(row["Region"], unit) if unit != "people" else "[x]",
+            "vs England": row["Compared with England"],
+            "vs region": row["Compared with region"],
+            "Trend": row["Trend"],
+        })
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ disclosure specs
+def summary_spec(confidence: float = 0.95):
+    """Disclosure-control spec of the dashboard table: count and denominator are counts;
+    value and interval are derived from them; each row is a different measure, so rows do
+    not add up to anything (no implicit totals); ``count`` is a part of ``denominator`` for
+    percentages, so it is hidden when the difference would be disclosive."""
+    from needs_assessment.sdc import TableSpec
+
+    level = f"{confidence * 100:g}%"
+    derived = (SUMMARY_COUNT, SUMMARY_DENOMINATOR)
+    return TableSpec(
+        count_columns=derived,
+        derived_columns={SUMMARY_VALUE: derived, f"{level} CI lower": derived,
+                         f"{level} CI upper": derived},
+        group_columns=("Metric",),
+        assume_totals_published=False,
+        complements={SUMMARY_COUNT: SUMMARY_DENOMINATOR},
+    )
+
+
+def trend_spec(confidence: float = 0.95):
+    """Disclosure-control spec of the long trend table: as :func:`summary_spec`, with the
+    periods of one measure treated as adding up to a total published elsewhere (the
+    conservative default: a 3-year pooled count is the sum of three annual counts)."""
+    from needs_assessment.sdc import TableSpec
+
+    level = f"{confidence * 100:g}%"
+    derived = (TREND_COUNT, TREND_DENOMINATOR)
+    return TableSpec(
+        count_columns=derived,
+        derived_columns={"Value": derived, f"{level} CI lower": derived, f"{level} CI upper": derived},
+        group_columns=("Metric", "Measure"),
+        complements={TREND_COUNT: TREND_DENOMINATOR},
+    )
