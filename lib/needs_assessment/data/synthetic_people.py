@@ -42,6 +42,10 @@ DISCHARGE_REASONS = ("completed_drug_free", "completed_alcohol_free",
                      "withdrawn_by_provider", "prison", "died", "moved_away", "other")
 SUCCESS_REASONS = ("completed_drug_free", "completed_alcohol_free", "completed_occasional_user")
 
+#: Share of successful completers who re-present within six months (approximate; OHID's
+#: adult treatment statistics report that most completers do not return within six months).
+REPRESENT_AFTER_SUCCESS = 0.08
+
 
 @dataclass(frozen=True)
 class CategoryParams:
@@ -363,7 +367,14 @@ def treatment_histories(rng, people: People, planted, *, window_start: int) -> E
         dead_now = died & (end <= EXTRACT_DAY)
         people.death_day[idx[dead_now]] = end[dead_now]
         active[idx[dead_now]] = False
-        t[idx] = end + rng.exponential(mean_out[idx])
+        # People who complete treatment successfully seldom come back within six months
+        # (most re-presentations follow unplanned exits); the published completion measure
+        # counts only completers who do not re-present within six months [S22].
+        gap = rng.exponential(mean_out[idx])
+        success = np.isin(reason, [DISCHARGE_REASONS.index(x) for x in SUCCESS_REASONS])
+        stays_out = success & (rng.random(k) > REPRESENT_AFTER_SUCCESS)
+        gap = np.where(stays_out, np.maximum(gap, 183.0 + rng.exponential(90.0, k)), gap)
+        t[idx] = end + gap
     ep = Episodes(
         person=np.concatenate(out["person"]),
         referral=np.concatenate(out["referral"]),
