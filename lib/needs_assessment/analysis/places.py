@@ -53,7 +53,12 @@ __all__ = [
     "ADMISSION_CONDITIONS",
     "DEATH_CAUSES",
     "MEASURES",
+    "NOT_KNOWN",
+    "QUANTILE_SYSTEMS",
+    "RATIO_COLUMN",
     "TREATMENT_GROUPS",
+    "TREATMENT_GROUP_LABELS",
+    "Gradient",
     "Measure",
     "Places",
     "absent_messages",
@@ -62,16 +67,28 @@ __all__ = [
     "drug_offence_rates",
     "england_comparisons",
     "funnel_data",
+    "gradient_display",
     "gradient_table",
+    "hidden_codes",
     "indices_table",
+    "indices_view",
+    "join_names",
     "places_context",
     "protected_values",
+    "published_series",
+    "rate_summary",
     "rate_table",
+    "ratio_funnel_panels",
+    "ratio_map_panels",
     "record_gradient_indicators",
     "record_rate_indicators",
+    "small_area_deciles",
     "standardised_rates",
+    "standout_places",
     "sub_area_boundaries",
+    "treatment_gaps",
     "treatment_rates",
+    "wide_view",
 ]
 
 OUTCOME_HARM = "Reduce drug-related deaths and harm"
@@ -117,6 +134,8 @@ class Measure:
     event_noun: str
     comparator_ids: tuple[int, ...] = ()
     comparator_names: tuple[str, ...] = ()
+    family: str = "drug"  # 'drug' | 'alcohol' | 'treatment': which treatment rate answers it
+    short: str = ""  # column heading in compact tables
 
 
 MEASURES: dict[str, Measure] = {
@@ -124,29 +143,40 @@ MEASURES: dict[str, Measure] = {
     for m in (
         Measure("treatment_rate", "Adults in treatment", "treatment_episodes", "all",
                 "per 100,000", 100_000, "no_judgement", OUTCOME_TREATMENT, "treatment_rate",
-                False, "people"),
+                False, "people", family="treatment",
+                short="Adults in treatment per 100,000 adults"),
         Measure("drug_misuse_deaths", "Deaths from drug misuse", "deaths", "drug_misuse",
                 "per 100,000", 100_000, "low_is_good", OUTCOME_HARM, "drug_misuse_deaths_dsr",
-                True, "deaths", (92432,), ("Deaths from drug misuse",)),
+                True, "deaths", (92432,), ("Deaths from drug misuse",), family="drug",
+                short="Drug misuse deaths per 100,000"),
         Measure("alcohol_specific_deaths", "Alcohol-specific deaths", "deaths",
                 "alcohol_specific", "per 100,000", 100_000, "low_is_good", OUTCOME_HARM,
                 "alcohol_specific_deaths_dsr", True, "deaths", (91380,),
-                ("Alcohol-specific mortality",)),
+                ("Alcohol-specific mortality",), family="alcohol",
+                short="Alcohol-specific deaths per 100,000"),
         Measure("drug_poisoning_admissions", "Admissions for drug poisoning", "admissions",
                 "drug_poisoning", "per 100,000", 100_000, "low_is_good", OUTCOME_HARM,
-                "drug_poisoning_admissions_dsr", True, "admissions"),
+                "drug_poisoning_admissions_dsr", True, "admissions", family="drug",
+                short="Drug poisoning admissions per 100,000"),
         Measure("drug_mental_behavioural_admissions",
                 "Admissions for drug-related mental and behavioural disorders", "admissions",
                 "drug_mental_behavioural", "per 100,000", 100_000, "low_is_good", OUTCOME_HARM,
-                "drug_mental_behavioural_admissions_dsr", True, "admissions"),
+                "drug_mental_behavioural_admissions_dsr", True, "admissions", family="drug",
+                short="Drug-related mental health admissions per 100,000"),
         Measure("alcohol_admissions", "Admissions for alcohol-specific conditions",
                 "admissions", "alcohol_specific", "per 100,000", 100_000, "low_is_good",
                 OUTCOME_HARM, "alcohol_admissions_dsr", True, "admissions", (92906,),
-                ("Admission episodes for alcohol-specific conditions",)),
+                ("Admission episodes for alcohol-specific conditions",), family="alcohol",
+                short="Alcohol-specific admissions per 100,000"),
         Measure("drug_offences", "Drug offences", "crime", "Drugs", "per 1,000", 1_000,
-                "low_is_good", OUTCOME_CRIME, "drug_offences_rate", False, "offences"),
+                "low_is_good", OUTCOME_CRIME, "drug_offences_rate", False, "offences",
+                family="drug", short="Drug offences per 1,000 a year"),
     )
 }
+
+#: Indicator theme tag by dataset.
+THEMES = {"treatment_episodes": "treatment", "deaths": "deaths", "admissions": "admissions",
+          "crime": "crime"}
 
 ENGLAND_CODE = "E92000001"
 NOT_KNOWN = "No fixed abode or address not known"
@@ -218,10 +248,10 @@ def absent_messages(area: Any) -> dict[str, str]:
     checks = {
         "treatment": ("treatment_episodes", "No treatment episode extract was supplied, so adults "
                       "in treatment per 100,000 residents cannot be shown by place."),
-        "deaths": ("deaths", "No deaths file was supplied, so drug misuse and alcohol-specific "
-                   "death rates by place cannot be shown."),
-        "admissions": ("admissions", "No hospital admissions file was supplied, so admission "
-                       "rates by place cannot be shown."),
+        "deaths": ("deaths", "No small-area deaths file was supplied, so drug misuse and "
+                   "alcohol-specific death rates by place cannot be shown."),
+        "admissions": ("admissions", "No small-area hospital admissions file was supplied, so "
+                       "admission rates by place cannot be shown."),
         "offences": ("crime", "No police.uk crime data were supplied, so drug offence rates by "
                      "place cannot be shown."),
         "maps": ("boundaries", "No boundary file was supplied, so the maps cannot be drawn; the "
@@ -451,6 +481,8 @@ def standardised_rates(events: pd.DataFrame | None, population: pd.DataFrame | N
         rows["ratio"] = rows["area_code"].map(isr["value"])
         rows["ratio_lower"] = rows["area_code"].map(isr["lower"])
         rows["ratio_upper"] = rows["area_code"].map(isr["upper"])
+        is_total = rows["row"] == "total"
+        rows.loc[is_total, ["expected", "ratio"]] = [float(rows.loc[is_total, "count"].iloc[0]), 100.0]
         sub = rows["row"] == "sub_area"
         rows["funnel"] = ""
         if sub.sum() > 0 and rows.loc[sub, "expected"].gt(0).all():
@@ -519,6 +551,17 @@ def _crude_funnel_significance(rows: pd.DataFrame, multiplier: float) -> np.ndar
 
 
 # ------------------------------------------------------------------------- funnels
+def _range_anchors(num: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two extra points at the pooled average, at 1/3 of the smallest and 1.5 x the largest
+    size, so the control limits are drawn across a wider range than the areas span (the
+    limits table covers only the range of the points supplied). Their events / size equal
+    the pooled average exactly, so the baseline and the limits are unchanged; they are
+    never plotted or labelled."""
+    av = num.sum() / den.sum()
+    sizes = np.array([den.min() / 3.0, den.max() * 1.5])
+    return av * sizes, sizes
+
+
 def funnel_data(rows: pd.DataFrame, *, kind: str, multiplier: float = 100_000,
                 years_of_data: int = 1) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Points and 95% / 99.8% control limits for a funnel plot of the sub-area rows.
@@ -537,7 +580,9 @@ def funnel_data(rows: pd.DataFrame, *, kind: str, multiplier: float = 100_000,
             return None
         num = sub["count"].to_numpy(float)
         den = sub["expected"].to_numpy(float)
-        lim = stats.funnel_limits(num, den, statistic="ratio", ratio_type="isr")
+        a_num, a_den = _range_anchors(num, den)
+        lim = stats.funnel_limits(np.r_[num, a_num], np.r_[den, a_den], statistic="ratio",
+                                  ratio_type="isr")
         sig = stats.funnel_significance(num, den, statistic="ratio").to_numpy()
         points = pd.DataFrame({"area_code": sub["area_code"].to_numpy(),
                                "area_name": sub["area_name"].to_numpy(), "x": den,
@@ -555,7 +600,9 @@ def funnel_data(rows: pd.DataFrame, *, kind: str, multiplier: float = 100_000,
         num = sub["count"].to_numpy(float)
         den = sub["population"].to_numpy(float)
         rate = num / den * multiplier
-        lim = stats.funnel_limits(num, den, statistic="rate", rate=rate, rate_type="crude",
+        a_num, a_den = _range_anchors(num, den)
+        lim = stats.funnel_limits(np.r_[num, a_num], np.r_[den, a_den], statistic="rate",
+                                  rate=np.r_[rate, a_num / a_den * multiplier], rate_type="crude",
                                   multiplier=multiplier, years_of_data=years_of_data)
         sig = _crude_funnel_significance(sub, multiplier)
         points = pd.DataFrame({"area_code": sub["area_code"].to_numpy(),
@@ -571,11 +618,8 @@ def funnel_data(rows: pd.DataFrame, *, kind: str, multiplier: float = 100_000,
     else:
         raise ValueError(f"kind must be 'ratio' or 'rate', not {kind!r}")
     # Put every curve on one common x grid (each limit is given at its own x).
-    xs = np.concatenate([c[0] for c in curves.values()])
-    xs = xs[np.isfinite(xs) & (xs > 0)]
-    lo_x = min(xs.min(), points["x"].min()) * 0.9
-    hi_x = max(xs.max(), points["x"].max()) * 1.1
-    grid = np.geomspace(lo_x, hi_x, 200)
+    scale = 1.0 if kind == "ratio" else float(years_of_data)
+    grid = np.geomspace(a_den.min() / scale, a_den.max() / scale, 200)
     limits = pd.DataFrame({"x": grid})
     for name, (x, y) in curves.items():
         order = np.argsort(x)
@@ -667,6 +711,11 @@ QUANTILE_SYSTEMS = {
     "national_decile": "National IMD decile",
     "national_quintile": "National IMD quintile",
     "local_quintile": "Local deprivation fifth",
+}
+QUANTILE_PLURALS = {
+    "national_decile": "national IMD deciles",
+    "national_quintile": "national IMD quintiles",
+    "local_quintile": "local deprivation fifths",
 }
 
 
@@ -786,6 +835,10 @@ class Gradient:
     @property
     def quantile_label(self) -> str:
         return QUANTILE_SYSTEMS.get(self.system or "", "")
+
+    @property
+    def quantile_plural(self) -> str:
+        return QUANTILE_PLURALS.get(self.system or "", "")
 
 
 def _usable(rates: pd.DataFrame, min_events: int) -> str | None:
@@ -947,10 +1000,15 @@ def gradient_table(gradients: Sequence[Gradient], ctx: Places) -> tuple[pd.DataF
             "Note": d["note"].fillna("").astype(str),
         })
         total_count = int(d["count"].fillna(0).sum())
+        total_pop = float(d["population"].fillna(0).sum())
+        # Whole area: crude rate (an indirectly standardised rate equals it by construction)
+        whole = stats.crude_rate(total_count, total_pop, multiplier=g.measure.multiplier,
+                                 confidence=ctx.confidence).iloc[0]
         total = {
             "Measure": label, "National IMD decile": "All deciles", "Small areas (number)":
-            int(d["small_areas"].sum()), "Events (number)": total_count, "Rate": np.nan,
-            "Lower": np.nan, "Upper": np.nan, "Rate type": "", "Note": "",
+            int(d["small_areas"].sum()), "Events (number)": total_count,
+            "Rate": whole["value"], "Lower": whole["lower"], "Upper": whole["upper"],
+            "Rate type": "crude", "Note": "Small areas with a known location only",
         }
         frames.append(pd.concat([t, pd.DataFrame([total])], ignore_index=True))
     if not frames:
@@ -1030,7 +1088,7 @@ def record_rate_indicators(rec: Any, rows: pd.DataFrame, published: pd.DataFrame
         secret = bool(hidden.iloc[i])
         value = None if secret else _num(r["value"])
         tags = {"level": "area" if is_total else ctx.level, "area_code": str(r["area_code"]),
-                "theme": measure.dataset}
+                "theme": THEMES.get(measure.dataset, measure.dataset)}
         if substance:
             tags["substance"] = substance
         comparisons = list(area_comparisons) if is_total else []
@@ -1057,11 +1115,12 @@ def record_rate_indicators(rec: Any, rows: pd.DataFrame, published: pd.DataFrame
 
 
 def record_gradient_indicators(rec: Any, gradients: Sequence[Gradient], ctx: Places, *,
-                               source_kind: str) -> None:
+                               source_kind: str | Mapping[str, str]) -> None:
     """``places.sii.<measure>`` and ``places.rii.<measure>`` with limits; the RII is
-    compared with 1 (no gradient)."""
+    compared with 1 (no gradient). ``source_kind`` may map dataset name -> kind."""
     for g in gradients:
         m = g.measure
+        kind = source_kind if isinstance(source_kind, str) else source_kind[m.dataset]
         ix = g.index
         tags = {"level": "area", "area_code": ctx.area_code, "theme": "deprivation",
                 "measure": m.key, "quantiles": g.quantile_label or "none"}
@@ -1076,7 +1135,7 @@ def record_gradient_indicators(rec: Any, gradients: Sequence[Gradient], ctx: Pla
                 "method": f"{ctx.ci_label} simulated CI of the RII vs 1",
             }]
         common = dict(period=g.period, area=ctx.area_name, confidence=ctx.confidence,
-                      polarity=polarity, source_kind=source_kind, outcome=m.outcome, tags=tags,
+                      polarity=polarity, source_kind=kind, outcome=m.outcome, tags=tags,
                       note=note, count=ix.get("total_count"),
                       source=f"{m.label} by {g.quantile_label or 'deprivation quantile'}; "
                              "PHE slope index of inequality method")
@@ -1104,20 +1163,250 @@ def small_area_deciles(boundaries: Any, geography: pd.DataFrame):
     return boundaries.merge(geography[["small_area_code", "imd_decile"]], on="small_area_code")
 
 
-def standout(rows: pd.DataFrame, *, higher: str = "Worse", lower: str = "Better") -> dict[str, list[str]]:
-    """Names of sub-areas significantly above / below the whole area."""
-    sub = rows.loc[rows["row"] == "sub_area"]
-    return {
-        "higher": sub.loc[sub["comparison"] == higher, "area_name"].astype(str).tolist(),
-        "lower": sub.loc[sub["comparison"] == lower, "area_name"].astype(str).tolist(),
+def rate_summary(rows: pd.DataFrame, published: pd.DataFrame, *, rate_column: str,
+                 count_column: str, higher: str, lower: str, marker: str = "[c]") -> dict[str, Any]:
+    """What the text says about one measure's sub-areas, from published values only.
+
+    ``rows`` and ``published`` hold the same measure's rows in the same order. Returns
+    ``total`` (whole-area row as a dict), ``highest``/``lowest`` (dicts with name, value,
+    lower, upper; None when fewer than two sub-area rates are shown), ``ratio`` (highest /
+    lowest), ``higher``/``lower`` (names significantly above / below the whole area),
+    ``not_calculated`` and ``suppressed`` (names), ``n`` (sub-areas)."""
+    rows = rows.reset_index(drop=True)
+    published = published.reset_index(drop=True)
+    value = protected_values(published, rate_column, marker)
+    hidden = published[count_column].astype(str) == marker
+    sub = (rows["row"] == "sub_area").to_numpy()
+    shown = sub & value.notna().to_numpy()
+    info: dict[str, Any] = {
+        "n": int(sub.sum()),
+        "total": rows.loc[rows["row"] == "total"].iloc[0].to_dict(),
+        "higher": rows.loc[shown & (rows["comparison"] == higher).to_numpy(), "area_name"].astype(str).tolist(),
+        "lower": rows.loc[shown & (rows["comparison"] == lower).to_numpy(), "area_name"].astype(str).tolist(),
+        "suppressed": rows.loc[sub & hidden.to_numpy(), "area_name"].astype(str).tolist(),
+        "not_calculated": rows.loc[sub & ~hidden.to_numpy() & rows["value"].isna().to_numpy(),
+                                   "area_name"].astype(str).tolist(),
+        "highest": None, "lowest": None, "ratio": None,
     }
+    if shown.sum() >= 2:
+        vals = rows.loc[shown].assign(value=value[shown])
+        hi = vals.loc[vals["value"].idxmax()]
+        lo = vals.loc[vals["value"].idxmin()]
+        info["highest"] = {k: hi[k] for k in ("area_name", "value", "lower", "upper")}
+        info["lowest"] = {k: lo[k] for k in ("area_name", "value", "lower", "upper")}
+        info["ratio"] = float(hi["value"] / lo["value"]) if lo["value"] > 0 else None
+    return info
 
 
-def ratio_of_extremes(rows: pd.DataFrame) -> tuple[float, str, str] | None:
-    """(highest / lowest calculated rate, highest name, lowest name) among sub-areas."""
-    sub = rows.loc[(rows["row"] == "sub_area") & rows["value"].notna()]
-    if len(sub) < 2 or sub["value"].min() <= 0:
-        return None
-    hi = sub.loc[sub["value"].idxmax()]
-    lo = sub.loc[sub["value"].idxmin()]
-    return float(hi["value"] / lo["value"]), str(hi["area_name"]), str(lo["area_name"])
+def published_series(published: pd.DataFrame, column: str, *, code_column: str = "Code",
+                     marker: str = "[c]") -> pd.Series:
+    """A published column as numbers indexed by sub-area code ([c] and text -> NaN)."""
+    return pd.Series(protected_values(published, column, marker).to_numpy(),
+                     index=published[code_column].astype(str).to_numpy())
+
+
+def hidden_codes(published: pd.DataFrame, count_column: str, *, code_column: str = "Code",
+                 marker: str = "[c]") -> set[str]:
+    """Codes of rows whose count is suppressed in the published table."""
+    mask = published[count_column].astype(str) == marker
+    return set(published.loc[mask, code_column].astype(str))
+
+
+def join_names(names: Sequence[str], *, conj: str = "and") -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    names = list(names)
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + f" {conj} " + names[-1]
+
+
+def standout_places(results: Mapping[str, pd.DataFrame],
+                    treatment: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per sub-area: which harm measures (deaths, admissions, drug offences) are
+    significantly worse / better than the whole area, split into drug and alcohol harms,
+    and how the matching adult treatment rates compare (OCU treatment for drug harms,
+    alcohol-only treatment for alcohol harms).
+
+    ``results``: measure key -> rows of that one measure (``row, area_code, area_name,
+    comparison``); ``treatment``: rows of :func:`treatment_rates` (all groups) or None.
+    Returns ``area_code, area_name, worse, better, worse_on, drug_worse, alcohol_worse,
+    treatment, treatment_ocu, treatment_alcohol`` sorted by most measures worse.
+    """
+    cols = ["area_code", "area_name", "worse", "better", "worse_on", "drug_worse",
+            "alcohol_worse", "treatment", "treatment_ocu", "treatment_alcohol"]
+    frames = []
+    for key, rows in results.items():
+        m = MEASURES[key]
+        sub = rows.loc[rows["row"] == "sub_area", ["area_code", "area_name", "comparison"]]
+        frames.append(sub.assign(measure=m.label, family=m.family))
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    long = pd.concat(frames, ignore_index=True)
+    records = []
+    for (code, name), g in long.groupby(["area_code", "area_name"], sort=False):
+        worse = g.loc[g["comparison"] == "Worse"]
+        records.append({
+            "area_code": code, "area_name": name, "worse": len(worse),
+            "better": int((g["comparison"] == "Better").sum()),
+            "worse_on": "; ".join(worse["measure"]),
+            "drug_worse": int((worse["family"] == "drug").sum()),
+            "alcohol_worse": int((worse["family"] == "alcohol").sum()),
+        })
+    out = pd.DataFrame.from_records(records)
+    for group, col in (("all", "treatment"), ("ocu", "treatment_ocu"), ("alcohol", "treatment_alcohol")):
+        if treatment is not None and "group" in treatment.columns:
+            t = treatment.loc[(treatment["group"] == group) & (treatment["row"] == "sub_area")]
+            out[col] = out["area_code"].map(t.set_index("area_code")["comparison"]).fillna("")
+        else:
+            out[col] = ""
+    out = out.sort_values(["worse", "better"], ascending=[False, True], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def treatment_gaps(standout: pd.DataFrame, *, min_worse: int = 2) -> list[dict[str, Any]]:
+    """Sub-areas significantly worse on at least ``min_worse`` drug (alcohol) harm measures
+    whose OCU (alcohol) treatment rate is not significantly higher than the area's: harm
+    is high there but treatment does not rise to match, a flag for possible unmet need."""
+    gaps = []
+    for r in standout.itertuples():
+        if r.drug_worse >= min_worse and r.treatment_ocu not in ("Higher", ""):
+            gaps.append({"area_name": r.area_name, "area_code": r.area_code, "family": "drug",
+                         "harms": int(r.drug_worse), "treatment": r.treatment_ocu})
+        if r.alcohol_worse >= min_worse and r.treatment_alcohol not in ("Higher", ""):
+            gaps.append({"area_name": r.area_name, "area_code": r.area_code, "family": "alcohol",
+                         "harms": int(r.alcohol_worse), "treatment": r.treatment_alcohol})
+    return gaps
+
+
+def gradient_display(published: pd.DataFrame, gradients: Sequence[Gradient]) -> pd.DataFrame:
+    """The published decile table pivoted for reading: one row per decile, one rate column
+    per measure (limits stay in the recorded table). Values come only from ``published``."""
+    labels = {f"{g.measure.label} ({g.measure.unit}, {g.period})": g.measure.short or g.measure.label
+              for g in gradients}
+    first = next(iter(labels))
+    base = published.loc[published["Measure"] == first, ["National IMD decile", "Small areas (number)"]]
+    out = base.reset_index(drop=True)
+    for long_label, short in labels.items():
+        part = published.loc[published["Measure"] == long_label, "Rate"].reset_index(drop=True)
+        out[short] = part
+    return out
+
+
+RATIO_COLUMN = "Standardised ratio (whole area = 100)"
+
+
+def ratio_map_panels(published: pd.DataFrame, *, group_column: str, labels: Sequence[str],
+                     marker: str = "[c]") -> list[dict[str, Any]]:
+    """Choropleth panels (for :func:`charts.places.choropleth_panels`) of the published
+    standardised ratios of each group label; suppressed ratios are left unshaded."""
+    panels = []
+    for label in labels:
+        rows = published[published[group_column] == label]
+        panels.append({"values": published_series(rows, RATIO_COLUMN, marker=marker),
+                       "title": label, "unit": "standardised ratio (area average = 100)",
+                       "decimals": 0, "missing": "Not shown (small numbers)",
+                       "reference": (100.0, "area average")})
+    return panels
+
+
+def ratio_funnel_panels(rows: pd.DataFrame, published: pd.DataFrame, *, group_column: str,
+                        count_column: str, codes: Mapping[str, str], what: str,
+                        marker: str = "[c]") -> list[dict[str, Any]]:
+    """Funnel panels (for :func:`charts.places.funnel_panels`) of standardised ratios, one
+    per code, leaving off sub-areas whose count is suppressed in the published table."""
+    panels = []
+    for code, label in codes.items():
+        part = rows[rows["measure"] == code]
+        hidden = hidden_codes(published[published[group_column] == label], count_column,
+                              marker=marker)
+        fd = funnel_data(part[~part["area_code"].isin(hidden)], kind="ratio")
+        if fd is None:
+            continue
+        panels.append({"points": fd[0], "limits": fd[1], "title": label,
+                       "xlabel": f"Expected {what} (log scale)",
+                       "ylabel": "Standardised ratio (area = 100)", "hidden": len(hidden)})
+    return panels
+
+
+def wide_view(published: pd.DataFrame, *, key: str, count_column: str, rate_column: str,
+              lower_column: str, upper_column: str, compare_column: str,
+              group_column: str | None = None, groups: Mapping[str, str] | None = None,
+              extra: Mapping[str, str] | None = None, decimals: int = 1,
+              count_label: str = "number", count_groups: Sequence[str] | None = None,
+              marker: str = "[c]") -> pd.DataFrame:
+    """A compact reading view of a published long table: one row per place, and for each
+    group its count (only for ``count_groups`` when given), "rate (lower to upper)" and
+    comparison side by side. Built only from
+    the published (protected) cells: a suppressed cell stays ``[c]``, a missing one
+    ``[x]``. The full table, with notes, is the recorded one."""
+    def cell(v) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return "[x]"
+        return f"{float(v):,.{decimals}f}"
+
+    def count_cell(v) -> str:
+        if isinstance(v, str):
+            return v
+        if v is None or pd.isna(v):
+            return "[x]"
+        return f"{int(v):,}"
+
+    def rate_cell(r) -> str:
+        value, lo, hi = r[rate_column], r[lower_column], r[upper_column]
+        if isinstance(value, str) and value == marker:
+            return marker
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return "[x]"
+        # non-breaking spaces keep the interval on one line when a narrow column wraps
+        return f"{cell(value)} ({cell(lo)}\u00a0to\u00a0{cell(hi)})"
+
+    parts = [(None, None)] if group_column is None else list((groups or {}).items())
+    out = None
+    for label, short in parts:
+        rows = published if label is None else published[published[group_column] == label]
+        prefix = "" if short is None else f"{short}: "
+        frame = pd.DataFrame({key: rows[key].to_numpy()})
+        if count_groups is None or label in count_groups:
+            frame[f"{prefix}{count_label}"] = [count_cell(v) for v in rows[count_column]]
+        frame[f"{prefix}rate ({_ci_text(lower_column)})"] = [rate_cell(r) for _, r in rows.iterrows()]
+        for col, name in (extra or {}).items():
+            frame[f"{prefix}{name}"] = [cell(v) for v in rows[col]]
+        frame[f"{prefix}vs area"] = [v if isinstance(v, str) and v != "Not compared" else ""
+                                     for v in rows[compare_column]]
+        out = frame if out is None else out.merge(frame, on=key, how="left", sort=False)
+    return out
+
+
+def _ci_text(lower_column: str) -> str:
+    m = re.search(r"\(([\d.]+% CI)", lower_column)
+    return m.group(1) if m else "CI"
+
+
+def indices_view(published: pd.DataFrame, *, ci_label: str = "95%", marker: str = "[c]") -> pd.DataFrame:
+    """Compact reading view of the published SII/RII table: one row per measure with the
+    SII and RII as "value (lower to upper)" text."""
+    sii = [c for c in published.columns if c.startswith("SII")]
+    rii = [c for c in published.columns if c.startswith("RII")]
+
+    def text(row, cols, decimals, unit=""):
+        v, lo, hi = (row[c] for c in cols)
+        if any(isinstance(x, str) for x in (v, lo, hi)) or pd.isna(v):
+            return marker if marker in (v, lo, hi) else "[x]"
+        return f"{v:,.{decimals}f}{unit} ({lo:,.{decimals}f}\u00a0to\u00a0{hi:,.{decimals}f})"
+
+    out = pd.DataFrame({
+        "Measure": published["Measure"],
+        "Period": published["Period"],
+        "Quantiles": published["Quantiles"],
+        "Events (number)": published["Events (number)"],
+    })
+    out[f"Gap, most minus least deprived (SII, {ci_label} CI)"] = [
+        text(r, sii, 2 if r["Unit"] == "per 1,000" else 1, f" {r['Unit']}") for _, r in published.iterrows()]
+    out[f"Ratio, most to least deprived (RII, {ci_label} CI)"] = [
+        text(r, rii, 2) for _, r in published.iterrows()]
+    out["Note"] = published["Note"]
+    return out
