@@ -5,9 +5,10 @@ Commands
 run                 execute the assessment described by a params file and publish it
 validate            check a params file and every input it names, without running anything
 generate-data       write a built-in synthetic area (deterministic from its seed)
+fetch-public-data   download the published datasets a real area reads (public_data_dir)
 
 Exit codes: 0 success; 1 a notebook or the publishing step failed; 2 the params file is
-invalid; 3 an input file broke its contract.
+invalid; 3 an input file broke its contract; 4 public data could not be fetched (no network).
 """
 
 from __future__ import annotations
@@ -64,6 +65,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from needs_assessment.public_data import FetchError, fetch_public_data
+
+    try:
+        params = load_params(args.params, check_files=False)
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    keys = [k.strip() for k in args.only.split(",")] if args.only else None
+    try:
+        report = fetch_public_data(
+            params, args.to, keys=keys, timeout=args.timeout, force=args.force,
+            log=lambda message: print(message, file=sys.stderr),
+        )
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    print(report.summary())
+    return 0 if not report.failed else 4
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="needs-assessment",
@@ -88,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True, help="folder to create")
     gen.add_argument("--overwrite", action="store_true")
     gen.set_defaults(func=_cmd_generate)
+
+    fetch = sub.add_parser(
+        "fetch-public-data",
+        help="download the published datasets of a real area (ONS, MHCLG, NHS Digital) with provenance",
+    )
+    fetch.add_argument("--params", required=True, help="params YAML of the area, e.g. params/gloucestershire.yaml")
+    fetch.add_argument("--to", help="folder to write (default: the params' public_data_dir)")
+    fetch.add_argument("--only", help="comma-separated public_data keys, e.g. imd,census_age")
+    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per download (default 60)")
+    fetch.add_argument("--force", action="store_true",
+                       help="write into a folder holding files not fetched by this command")
+    fetch.set_defaults(func=_cmd_fetch)
     return parser
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "DisclosureParams",
     "ParamsError",
     "PeriodParams",
+    "PublicDataFiles",
     "ReportParams",
     "RunParams",
     "StatisticsParams",
@@ -139,9 +140,15 @@ class PeriodParams(_Strict):
 
 
 class SyntheticSource(_Strict):
-    """The built-in deterministic synthetic area: generated into ``data.directory`` if absent."""
+    """A deterministic generated dataset, written into ``data.directory`` if absent.
 
-    variant: Literal["county", "unitary", "national"]
+    ``county``/``unitary``/``national`` (in ``data.synthetic``): a whole synthetic area.
+    ``onto_public`` (in ``data.illustrative``): illustrative record-level inputs (treatment
+    episodes, prison releases, linkable lists, service sites) generated onto the real small
+    areas of a real area, scaled to their published population, age and deprivation.
+    """
+
+    variant: Literal["county", "unitary", "national", "onto_public"]
     seed: int = Field(ge=0)
 
 
@@ -149,9 +156,15 @@ class DataFiles(_Strict):
     """Input files, relative to ``data.directory``. ``null`` means the area has no such data:
     the chapter that needs it says so plainly instead of failing or inventing numbers."""
 
-    geography: str
+    geography: str | None = Field(
+        default=None,
+        description="Required unless built from public data (public_data.lookup + public_data.imd).",
+    )
     boundaries: str | None = None
-    population: str
+    population: str | None = Field(
+        default=None,
+        description="Required unless built from public data (public_data.census_age ...).",
+    )
     characteristics: str | None = Field(
         default=None,
         description=(
@@ -190,7 +203,141 @@ class DataFiles(_Strict):
 class DataParams(_Strict):
     directory: Path = Field(description="Folder holding the area's input files.")
     synthetic: SyntheticSource | None = None
+    illustrative: SyntheticSource | None = Field(
+        default=None,
+        description=(
+            "Generate illustrative record-level inputs onto a real area's public data "
+            "(variant onto_public) into data.directory when they are absent."
+        ),
+    )
     files: DataFiles
+
+    @model_validator(mode="after")
+    def _generated_variants(self) -> DataParams:
+        if self.synthetic is not None and self.synthetic.variant == "onto_public":
+            raise ValueError(
+                "data.synthetic.variant: 'onto_public' generates records onto a real area; "
+                "put it under data.illustrative"
+            )
+        if self.illustrative is not None and self.illustrative.variant != "onto_public":
+            raise ValueError(
+                "data.illustrative.variant: must be 'onto_public' (whole synthetic areas go "
+                "under data.synthetic)"
+            )
+        if self.synthetic is not None and self.illustrative is not None:
+            raise ValueError("data: give data.synthetic or data.illustrative, not both")
+        return self
+
+
+#: Default paths of the published datasets, relative to ``public_data_dir`` (the layout of
+#: ``shared/reference``; ``needs-assessment fetch-public-data`` writes the same layout).
+class PublicDataFiles(_Strict):
+    """Published open datasets (ONS, MHCLG, NHS Digital, police.uk) read from
+    ``public_data_dir`` at every run and transformed in memory; never copied into the
+    repository. Paths are relative to ``public_data_dir``; ``null`` leaves a dataset out
+    (the chapter that needs it says so). A dataset also named in ``data.files`` is read
+    from there instead (an analyst's own extract wins)."""
+
+    lookup: str | None = Field(
+        default="geography/lsoa21_ward24_lad24_utla_lookup.csv",
+        description="ONS LSOA (2021) to electoral ward to LAD (to UTLA, region) best-fit lookup.",
+    )
+    imd: str | None = Field(
+        default="geography/imd2025_england_lsoa21.csv",
+        description="MHCLG English Indices of Deprivation 2025, File 7 (or its IMD columns).",
+    )
+    boundaries: str | None = Field(
+        default="geography/lsoa21_boundaries_bgc.geojson",
+        description="ONS LSOA (December 2021) boundaries, BGC, any OGR format (e.g. GeoJSON in EPSG:4326).",
+    )
+    census_age: str | None = Field(
+        default="population/census2021_ts007_age_single_year.csv",
+        description="Census 2021 TS007 usual residents by single year of age (LA, region, England).",
+    )
+    census_sex: str | None = Field(
+        default="population/census2021_ts009_sex_totals.csv",
+        description="Census 2021 TS009 usual residents by sex (LA totals).",
+    )
+    census_sex_age_16plus: str | None = Field(
+        default="population/census2021_sexual_orientation_by_age_sex.csv",
+        description="Census 2021 RM122 (sexual orientation by age and sex, 16+): sex by age band.",
+    )
+    small_area_age: str | None = Field(
+        default="population/mye2020_persons_single_year_lsoa11.csv",
+        description="ONS small-area population estimates by single year of age (SAPE; LSOA 2011 or 2021).",
+    )
+    lsoa11_to_lsoa21: str | None = Field(
+        default="geography/lsoa11_to_lsoa21_lookup.csv",
+        description="ONS LSOA (2011) to LSOA (2021) lookup, to map 2011-based small-area estimates.",
+    )
+    ethnicity: str | None = Field(
+        default="population/census2021_ethnic_group_5cat_lsoa21.csv",
+        description="Census 2021 TS021 ethnic group (5 broad groups) by LSOA 2021.",
+    )
+    religion: str | None = Field(
+        default="population/census2021_religion_lsoa21.csv",
+        description="Census 2021 TS030 religion by LSOA 2021.",
+    )
+    disability: str | None = Field(
+        default="population/census2021_disability_lsoa21.csv",
+        description="Census 2021 TS038 disability (Equality Act) by LSOA 2021.",
+    )
+    characteristics_comparators: str | None = Field(
+        default="population/census2021_religion_disability_ethnicity_la_from_lsoa_sums.csv",
+        description="Religion, disability and ethnicity for England and regions (sums of LSOA values).",
+    )
+    sexual_orientation: str | None = Field(
+        default="population/census2021_sexual_orientation_9cat.csv",
+        description="Census 2021 sexual orientation (detailed), residents 16+, LA/region/England.",
+    )
+    gender_identity: str | None = Field(
+        default="population/census2021_gender_identity_by_age_sex.csv",
+        description="Census 2021 RM163 gender identity by age and sex, residents 16+.",
+    )
+    legal_partnership: str | None = Field(
+        default="population/census2021_legal_partnership_by_sexual_orientation.csv",
+        description="Census 2021 RM127 legal partnership status (by sexual orientation), residents 16+.",
+    )
+    drug_poisoning_deaths: str | None = Field(
+        default="indicators/ons_drug_poisoning_deaths_by_la_1993_2020.csv",
+        description="ONS deaths related to drug poisoning by local authority and registration year.",
+    )
+    drug_poisoning_deaths_region: str | None = Field(
+        default="indicators/ons_drug_poisoning_deaths_by_region_1993_2020.csv",
+        description="ONS deaths related to drug poisoning by region and substance (cross-check).",
+    )
+    drug_deaths_3yr: str | None = Field(
+        default="indicators/ons_drug_deaths_3yr_by_merged_area_2007_2018.csv",
+        description="ONS three-year registration totals by merged local area (cross-check).",
+    )
+    drug_deaths_national: str | None = Field(
+        default="indicators/ons_drug_deaths_england_wales_1993_2021.csv",
+        description="ONS England and Wales annual totals (cross-check).",
+    )
+    drug_admissions: str | None = Field(
+        default="indicators/nhs_digital_drug_related_admissions_2008_09_to_2019_20.csv",
+        description="NHS Digital Statistics on Drug Misuse: drug-related admissions by area.",
+    )
+    crime: str | None = Field(
+        default=None,
+        description="police.uk street-level CSV file, or a folder of monthly files.",
+    )
+    la_population_series: str | None = Field(
+        default=None,
+        description=(
+            "Optional ONS mid-year population by local authority and year (long: area_code, "
+            "year, population; or wide: Code, Name, Mid-2020, Mid-2019 ...): annual rates "
+            "over time and funnel plots against every English authority."
+        ),
+    )
+
+    def paths(self, root: Path) -> dict[str, Path]:
+        """Absolute path of every configured dataset, keyed by name."""
+        return {
+            name: root / rel
+            for name, rel in self.model_dump().items()
+            if rel is not None
+        }
 
 
 class StatisticsParams(_Strict):
@@ -226,6 +373,13 @@ class RunParams(_Strict):
         default=None,
         description="Folder of published open data (ONS, MHCLG, NHS Digital); never committed.",
     )
+    public_data: PublicDataFiles | None = Field(
+        default=None,
+        description=(
+            "Build geography, boundaries, population, characteristics (and crime) from the "
+            "published datasets in public_data_dir, and load the published indicators."
+        ),
+    )
     statistics: StatisticsParams = StatisticsParams()
     disclosure: DisclosureParams = DisclosureParams()
     report: ReportParams = ReportParams()
@@ -240,6 +394,21 @@ class RunParams(_Strict):
 
     # Where the params came from; set by load_params, not by the YAML.
     source_file: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _public_data_needs_dir(self) -> RunParams:
+        if self.public_data is not None and self.public_data_dir is None:
+            raise ValueError("public_data: needs public_data_dir (the folder holding the published files)")
+        files, public = self.data.files, self.public_data
+        if files.geography is None and (public is None or public.lookup is None or public.imd is None):
+            raise ValueError(
+                "data.files.geography: required unless public_data builds it (public_data.lookup and public_data.imd)"
+            )
+        if files.population is None and (public is None or public.census_age is None):
+            raise ValueError(
+                "data.files.population: required unless public_data builds it (public_data.census_age)"
+            )
+        return self
 
     @field_validator("notebooks")
     @classmethod
@@ -262,6 +431,16 @@ class RunParams(_Strict):
             rel = getattr(self.data.files, key)
         return None if rel is None else self.data.directory / rel
 
+    def public_data_paths(self) -> dict[str, Path]:
+        """Absolute path of every configured published dataset, keyed by name."""
+        if self.public_data is None or self.public_data_dir is None:
+            return {}
+        return self.public_data.paths(self.public_data_dir)
+
+    def illustrative_pending(self) -> bool:
+        """True while illustrative records are configured but not yet generated."""
+        return self.data.illustrative is not None and not self.data.directory.is_dir()
+
     def input_paths(self) -> dict[str, Path]:
         """Every configured input, keyed by its params key (e.g. 'data.files.deaths')."""
         paths: dict[str, Path] = {}
@@ -271,6 +450,8 @@ class RunParams(_Strict):
                 paths[f"data.files.{key}"] = path
         for name in self.data.files.linkable_lists:
             paths[f"data.files.linkable_lists.{name}"] = self.data_path(f"linkable_lists.{name}")
+        for name, path in self.public_data_paths().items():
+            paths[f"public_data.{name}"] = path
         if self.recommendations is not None:
             paths["recommendations"] = self.recommendations
         return paths
@@ -278,11 +459,21 @@ class RunParams(_Strict):
     def missing_inputs(self) -> list[str]:
         """Messages for configured inputs that do not exist, each naming its key."""
         problems = []
+        pending = self.illustrative_pending()
+        public_ok = self.public_data_dir is not None and self.public_data_dir.is_dir()
         for key, path in self.input_paths().items():
+            if pending and key.startswith("data.files."):
+                continue  # generated by the runner before loading
+            if key.startswith("public_data.") and not public_ok:
+                continue  # the missing folder itself is reported below
             if not path.exists():
                 problems.append(f"{key}: file not found: {path}")
         if self.public_data_dir is not None and not self.public_data_dir.is_dir():
-            problems.append(f"public_data_dir: folder not found: {self.public_data_dir}")
+            problems.append(
+                f"public_data_dir: folder not found: {self.public_data_dir} (download the published "
+                "files with 'needs-assessment fetch-public-data --params <this file>', or point "
+                "public_data_dir at a local copy such as ../shared/reference)"
+            )
         if self.previous_run is not None and not (self.previous_run / "results.json").is_file():
             problems.append(
                 f"previous_run: {self.previous_run} is not a completed run (no results.json)"
@@ -330,7 +521,12 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
             lines.append(f"{key}: required key is missing")
         else:
             message = item["msg"].removeprefix("Value error, ")
-            lines.append(f"{key}: {message} (got {item.get('input')!r})")
+            if not item["loc"]:
+                lines.append(message)  # a whole-params check: its message names the keys
+            elif isinstance(item.get("input"), dict):
+                lines.append(f"{key}: {message}")
+            else:
+                lines.append(f"{key}: {message} (got {item.get('input')!r})")
     return f"Invalid params in {path}:\n  " + "\n  ".join(lines)
 
 

@@ -20,6 +20,7 @@ never touched and a run folder is never overwritten.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -120,7 +121,7 @@ def _say(message: str, quiet: bool) -> None:
 def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
     """Generate the synthetic area if asked and absent, then load and validate every input."""
     synthetic = params.data.synthetic
-    if synthetic is not None and not (params.data.directory / params.data.files.geography).exists():
+    if synthetic is not None and not (params.data.directory / (params.data.files.geography or "")).is_file():
         from needs_assessment.data.synthetic import generate_area
 
         _say(
@@ -132,6 +133,18 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
             "generate_synthetic_data",
             lambda: generate_area(synthetic.variant, synthetic.seed, params.data.directory),
         )
+    illustrative = params.data.illustrative
+    if illustrative is not None and params.illustrative_pending():
+        from needs_assessment.data.synthetic_real import generate_onto_public
+
+        if params.public_data_dir is not None and not params.public_data_dir.is_dir():
+            params.check_inputs_exist()  # says how to point public_data_dir at the data
+        _say(
+            f"Generating illustrative record-level inputs onto {params.area.name}'s published data "
+            f"(seed {illustrative.seed}) into {params.data.directory} ...",
+            quiet,
+        )
+        clock.run("generate_illustrative_data", lambda: generate_onto_public(params))
     params.check_inputs_exist()
 
     from needs_assessment.data import InputDataError, load_area
@@ -350,9 +363,9 @@ def run_assessment(
         encoding="utf-8",
     )
     ensure_kernel(params.kernel_name)
-    clock.run("cache_validated_inputs", lambda: save_area_cache(build_dir, area))
+    clock.run("cache_validated_inputs", functools.partial(save_area_cache, build_dir, area))
     _record_inputs(build_dir, area)
-    del area
+    del area  # the notebooks read the cached copy; free the memory before they run
 
     notebook_seconds: dict[str, float] = {}
     try:

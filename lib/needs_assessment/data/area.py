@@ -87,6 +87,13 @@ class AreaData:
     services: pd.DataFrame | None = None
     characteristics: pd.DataFrame | None = None
     linkable_lists: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Published statistics read from ``public_data_dir`` (real areas): e.g.
+    #: ``drug_poisoning_deaths`` (area_code, area_name, level, year, deaths) for every
+    #: authority, region and England; ``drug_admissions`` (NHS Digital, merged areas,
+    #: regions, England); ``census_population`` / ``census_age`` (Census 2021 for every area
+    #: in the file); ``characteristics_profile`` (Census profiles of the area, its region
+    #: and England); ``area_codes`` (role -> code). Empty for areas without public data.
+    published: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: params key (e.g. ``deaths``, ``linkable_lists.probation``) -> absolute path read.
     sources: dict[str, Path] = field(default_factory=dict)
     #: Things worth telling the analyst that do not stop the run.
@@ -305,6 +312,54 @@ def _characteristics_areas(item: _Loaded, geo: _Loaded) -> list[Problem]:
     ]
 
 
+def _frame_prov(frame: pd.DataFrame, name: str) -> _Prov:
+    return _Prov([name], np.zeros(len(frame), np.int32), np.arange(len(frame), dtype=np.int64) + 2)
+
+
+def _public_geography(params, paths, upper_tier, problems, sources):
+    """Geography from the ONS lookup + IoD File 7 in public_data_dir (see public_data.build)."""
+    from needs_assessment.public_data.build import load_public_geography
+
+    lookup, imd = paths.get("lookup"), paths.get("imd")
+    for key, path in (("lookup", lookup), ("imd", imd)):
+        if path is None or not path.exists():
+            problems.append(Problem(f"public_data.{key}", f"file not found: {path} (configured as "
+                                    f"public_data.{key} under public_data_dir {params.public_data_dir})",
+                                    dataset="geography"))
+    if problems:
+        return None, None
+    try:
+        df, prov, colmap, national = load_public_geography(
+            lookup, imd, root=params.public_data_dir, upper_tier=upper_tier)
+    except InputDataError as exc:
+        problems.extend(exc.problems)
+        return None, None
+    if params.area.region_code and "region_code" not in colmap:
+        df = df.assign(region_code=params.area.region_code, region_name=params.area.region_name)
+    sources["public_data.lookup"] = lookup
+    sources["public_data.imd"] = imd
+    return _Loaded("geography", df, prov, colmap), national
+
+
+def _public_boundaries(path, params, known, loaded, problems, sources):
+    """Boundaries from public_data_dir, cut to the area's small areas (the published file
+    may cover more)."""
+    if not path.exists():
+        problems.append(Problem("public_data.boundaries", f"file not found: {path}", dataset="boundaries"))
+        return
+    try:
+        df, prov, colmap = _load_boundaries(path, root=params.public_data_dir)
+    except InputDataError as exc:
+        problems.extend(exc.problems)
+        return
+    if known is not None:
+        keep = df["small_area_code"].isin(known).to_numpy()
+        df = df.loc[keep].reset_index(drop=True)
+        prov = _subset_prov(prov, keep)
+    loaded["boundaries"] = _Loaded("boundaries", df, prov, colmap)
+    sources["public_data.boundaries"] = path
+
+
 def load_area(
     params: RunParams,
     *,
@@ -352,7 +407,14 @@ def load_area(
     upper_tier = None
     if params.area.structure == "two_tier" and params.area.code:
         upper_tier = (params.area.code, params.area.name)
-    geo = attempt("geography", _load_geography, upper_tier=upper_tier)
+    public_paths = params.public_data_paths()
+    national_imd = None
+    if files.geography is None and params.public_data is not None:
+        geo, national_imd = _public_geography(params, public_paths, upper_tier, problems, sources)
+        if geo is not None:
+            loaded["geography"] = geo
+    else:
+        geo = attempt("geography", _load_geography, upper_tier=upper_tier)
     if geo is not None and "upper_tier_code" not in geo.colmap and params.area.structure == "two_tier":
         notes.append(
             f"{geo.name} has no upper-tier (county) columns"
@@ -377,6 +439,24 @@ def load_area(
                 f"all {len(df):,} small areas are used"
             )
     known = pd.Index(geo.df["small_area_code"]) if geo is not None else None
+
+    if files.boundaries is None and public_paths.get("boundaries") is not None and want("boundaries"):
+        _public_boundaries(public_paths["boundaries"], params, known, loaded, problems, sources)
+    public = None
+    if params.public_data is not None and geo is not None and not problems:
+        from needs_assessment.public_data.build import build_public
+
+        public = build_public(params, geo.df, want=wanted)
+        problems.extend(public.problems)
+        notes.extend(public.notes)
+        sources.update(public.sources)
+        if national_imd is not None:
+            public.published["imd_national"] = (
+                national_imd.groupby("imd_decile").size().rename("small_areas").reset_index())
+        for key in ("population", "characteristics", "crime"):
+            frame = getattr(public, key)
+            if frame is not None:
+                loaded[key] = _Loaded(key, frame, _frame_prov(frame, f"{key} (built from public data)"), {})
 
     for key, loader, kwargs in (
         ("boundaries", _load_boundaries, {}),
@@ -434,6 +514,7 @@ def load_area(
 
     lists = {key.split(".", 1)[1]: item.df for key, item in loaded.items() if key.startswith("linkable_lists.")}
     return AreaData(
+        published=dict(public.published) if public is not None else {},
         geography=geo.df,
         boundaries=get("boundaries"),
         population=get("population"),
