@@ -48,7 +48,7 @@ CONTEXT = indicator(
 def test_finding_sentence_carries_number_interval_and_comparison():
     (finding,) = build_findings([UNMET_C])
     assert finding.sentence == (
-        "Unmet need for opiate and crack treatment in District C in 2024 is 71% (66% to 75%), "
+        "Unmet need for opiate and crack treatment in District C (2024): 71% (66% to 75%), "
         "significantly higher than the county (58%)."
     )
     assert finding.concern and finding.result == "Worse"
@@ -79,27 +79,35 @@ def test_shipped_rules_are_valid_and_name_real_commitments():
         assert rule.outcome in OUTCOMES
 
 
-def test_rules_make_one_recommendation_per_matching_finding_with_evidence():
-    indicators = {i.key: i for i in (UNMET_C, SIMILAR)}
+CONTINUITY = indicator(
+    "access.continuity_of_care", 22.0, lower=19.0, upper=24.0, polarity="high_is_good", area="Anyshire",
+    label="Continuity of care after prison", comparisons=[Comparison(label="England", value=40.7, result="Worse")],
+)
+
+
+def test_a_rule_makes_one_recommendation_naming_every_place_with_the_largest_gap_as_evidence():
+    indicators = {i.key: i for i in (UNMET_A, SIMILAR, UNMET_C)}
     recs = build_recommendations(indicators, build_findings(indicators.values()))
-    assert [r.id for r in recs] == ["ocu-unmet-need-place:prevalence.ocu_unmet_need.X07000003"]
+    assert [r.id for r in recs] == ["ocu-unmet-need-place"]
     (rec,) = recs
-    assert "District C" in rec.text
+    assert "District C and District A" in rec.text  # largest gap first; District B is similar
+    assert rec.indicator_key == UNMET_C.key
     assert (rec.value, rec.lower, rec.upper, rec.comparator_value) == (71.2, 66.3, 74.9, 58.0)
+    assert "District A (2024): 62%" in rec.further_evidence
     assert rec.commitment == "Treatment services" and rec.priority == "high" and rec.number == 1
 
 
 def test_analysts_edit_suppress_and_add(tmp_path):
-    indicators = {i.key: i for i in (UNMET_C, UNMET_A)}
+    indicators = {i.key: i for i in (UNMET_C, CONTINUITY)}
     recs = build_recommendations(indicators, build_findings(indicators.values()))
-    c_id, a_id = (f"ocu-unmet-need-place:{k}" for k in (UNMET_C.key, UNMET_A.key))
+    assert {r.id for r in recs} == {"ocu-unmet-need-place", "continuity-of-care"}
     edits_file = tmp_path / "edits.yaml"
     edits_file.write_text(
         f"""
-suppress: ["{a_id}"]
-suppress_reasons: {{"{a_id}": "already funded in 2025/26"}}
+suppress: [continuity-of-care]
+suppress_reasons: {{continuity-of-care: "already funded in 2025/26"}}
 edit:
-  "{c_id}":
+  ocu-unmet-need-place:
     text: Commission an outreach team for District C by April.
     lead_partner: Public health
 add:
@@ -115,11 +123,13 @@ add:
 """
     )
     final, suppressed = apply_edits(recs, load_edits(edits_file), indicators)
-    assert [r.id for r in final] == [c_id, "local-1"]
+    assert [r.id for r in final] == ["ocu-unmet-need-place", "local-1"]
+    assert [r.number for r in final] == [1, 2]
     assert final[0].text == "Commission an outreach team for District C by April."
     assert final[0].lead_partner == "Public health" and final[0].origin.endswith("edited by analyst")
     assert final[1].value == 71.2 and final[1].origin == "analyst"
-    assert suppressed == [{"id": a_id, "text": recs[1].text, "reason": "already funded in 2025/26"}]
+    continuity = next(r for r in recs if r.id == "continuity-of-care")
+    assert suppressed == [{"id": "continuity-of-care", "text": continuity.text, "reason": "already funded in 2025/26"}]
 
 
 @pytest.mark.parametrize(

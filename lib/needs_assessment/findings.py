@@ -129,6 +129,8 @@ def group_phrase(tags: Mapping[str, str]) -> str:
     if breakdown.startswith("age") or group[:1].isdigit():
         return f"people aged {group}"
     if breakdown.startswith("ethnic") or field == "ethnicity" or breakdown == "race":
+        if group.lower().endswith("group"):
+            return f"people from the {group[0].lower()}{group[1:]}" if group.startswith("Other") else f"people from the {group}"
         return f"people from the {group} ethnic group"
     if breakdown:
         return f"people recorded as {group} ({breakdown})"
@@ -136,12 +138,28 @@ def group_phrase(tags: Mapping[str, str]) -> str:
 
 
 def _subject(indicator: Indicator) -> str:
+    """'<label> in <area>', unless the label already names the area (sub-area labels
+    often end with the place's name)."""
     tags = indicator.tags or {}
     label = indicator.label
-    if tags.get("level") == "group" and tags.get("group"):
-        base = label.split(", ")[0] if ", " in label else label
+    if tags.get("level") == "group" and tags.get("group") and ", " in label and ": " not in label:
+        base = label.split(", ")[0]
         return f"{base} among {group_phrase(tags)} in {indicator.area}"
-    return f"{label} in {indicator.area}"
+    area = str(indicator.area)
+    for suffix in (f", {area}", f": {area}", f" - {area}"):
+        if label.endswith(suffix):
+            label = label[: -len(suffix)]
+    return f"{label} in {area}"
+
+
+def _inequality_sentence(indicator: Indicator) -> str:
+    measure = indicator.label.split(": ", 1)[-1].split(" (most")[0]
+    times = indicator.value
+    return (
+        f"{measure} in {indicator.area} ({indicator.period}) were {times:.1f} times as high in the most deprived "
+        f"places as in the least deprived: relative index of inequality {format_value(times, 'ratio')} "
+        f"{format_interval_text(indicator.lower, indicator.upper, 'ratio')}."
+    )
 
 
 def _count_text(count: float | None, threshold: int) -> str:
@@ -181,14 +199,15 @@ def _sentence(indicator: Indicator, comparison: Comparison, direction: str, thre
         return _representation_sentence(indicator, comparison, threshold)
     if indicator.key.startswith("people.engagement."):
         return _engagement_sentence(indicator, comparison, direction)
+    if indicator.key.startswith("places.rii.") and indicator.value is not None:
+        return _inequality_sentence(indicator)
     subject = _subject(indicator)
     value = format_value(indicator.value, indicator.unit)
     interval = format_interval_text(indicator.lower, indicator.upper, indicator.unit)
     comp_value = format_value(comparison.value, indicator.unit)
-    verb = "is" if not subject.lower().startswith(("adults", "people", "deaths", "admissions")) else "was"
-    period = f" in {indicator.period}" if indicator.period and indicator.period not in subject else ""
+    period = f" ({indicator.period})" if indicator.period and indicator.period not in subject else ""
     return (
-        f"{subject[0].upper()}{subject[1:]}{period} {verb} {value}"
+        f"{subject[0].upper()}{subject[1:]}{period}: {value}"
         + (f" {interval}" if interval else "")
         + f", significantly {direction} than {comparison.label} ({comp_value})."
     )

@@ -5,9 +5,10 @@ Every recommendation carries its evidence — the indicator, its value, interval
 comparator, exactly as the chapter recorded it — the strategy priority and the Box 6 local
 commitment it serves ("From Harm to Hope: guidance for local delivery partners", 2022),
 the outcomes-framework outcome it moves, a suggested lead partner, a priority and a
-timescale. Rule IDs combine with the indicator key into a stable recommendation ID
-(e.g. ``ocu-unmet-need-place:prevalence.ocu_unmet_need.X07000003``) that analysts use to
-edit or suppress it; IDs do not change between runs of the same data.
+timescale. A rule makes at most one recommendation, naming every place or group whose
+finding triggered it, so the board sees one action per problem; the rule's ID is the
+recommendation's ID (e.g. ``ocu-unmet-need-place``), which analysts use to edit or
+suppress it.
 """
 
 from __future__ import annotations
@@ -82,10 +83,13 @@ class _Match(_Strict):
 
 class Rule(_Fields):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    when: _Match
-    also: _Match | None = None
+    when: list[_Match] = Field(min_length=1)
     text: str
-    high_if_gap: float = 0.25
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, dict) else value
 
 
 class _RuleFile(_Strict):
@@ -140,6 +144,7 @@ class Recommendation:
     finding: str
     indicator_key: str | None
     indicator_label: str | None
+    further_evidence: str
     value: float | None
     lower: float | None
     upper: float | None
@@ -220,18 +225,26 @@ def _group(indicator: Indicator) -> str:
     return str(tags.get("substance") or "people in treatment")
 
 
-def _fill(template: str, indicator: Indicator, finding: Finding | None) -> str:
+def _join(items: Sequence[str]) -> str:
+    items = list(dict.fromkeys(i for i in items if i))
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fill(template: str, matched: Sequence[tuple[Indicator, Finding | None]]) -> str:
+    indicator, finding = matched[0]
     values = {
-        "area": indicator.area,
+        "area": _join([str(i.area) for i, _ in matched]),
         "finding": finding.sentence if finding else "",
         "value": format_value(indicator.value, indicator.unit),
         "interval": format_interval_text(indicator.lower, indicator.upper, indicator.unit),
         "comparator": (
             f"{finding.comparator_label} ({format_value(finding.comparator_value, indicator.unit)})" if finding else ""
         ),
-        "group": _group(indicator),
+        "group": _join([_group(i) for i, _ in matched]),
         "label": indicator.label,
-        "label_lower": indicator.label[0].lower() + indicator.label[1:],
+        "label_lower": _join([i.label[0].lower() + i.label[1:] for i, _ in matched]),
     }
     return " ".join(template.format(**values).split())
 
@@ -241,49 +254,60 @@ def build_recommendations(
     findings: Sequence[Finding],
     *,
     rules: _RuleFile | None = None,
+    max_further: int = 6,
 ) -> list[Recommendation]:
-    """One recommendation per (rule, matching indicator), evidence attached, sorted by
-    priority then by the size of the gap behind them."""
+    """One recommendation per rule that any indicator triggers. Its text names every place
+    or group concerned; its evidence is the matching finding with the largest gap (the
+    others are listed as further evidence). Sorted by priority, then by that gap."""
     rules = rules or load_rules()
     by_key = {f.key: f for f in findings}
     made: list[tuple[tuple, Recommendation]] = []
     for rule in [*rules.rules, *rules.threshold_rules]:
+        matched = []
         for indicator in indicators.values():
             finding = by_key.get(indicator.key)
-            if not (_matches(indicator, rule.when, finding) or (rule.also and _matches(indicator, rule.also, finding))):
-                continue
-            priority = rule.priority
-            if finding is not None and finding.gap >= rule.high_if_gap and priority == "medium":
-                priority = "high"
-            sentence = finding.sentence if finding else (
-                f"{indicator.label} in {indicator.area}: {format_value(indicator.value, indicator.unit)}."
-            )
-            rec = Recommendation(
-                id=f"{rule.id}:{indicator.key}",
-                number=0,
-                text=_fill(rule.text, indicator, finding),
-                finding=sentence,
-                indicator_key=indicator.key,
-                indicator_label=indicator.label,
-                value=indicator.value,
-                lower=indicator.lower,
-                upper=indicator.upper,
-                unit=indicator.unit,
-                period=indicator.period,
-                comparator=finding.comparator_label if finding else None,
-                comparator_value=finding.comparator_value if finding else None,
-                comparison=finding.result if finding else None,
-                priority_strategy=rule.priority_strategy,
-                commitment=rule.commitment,
-                outcome=rule.outcome,
-                lead_partner=rule.lead_partner,
-                priority=priority,
-                timescale=rule.timescale,
-                origin=f"rule:{rule.id}",
-                source_kind=indicator.source_kind,
-            )
-            gap = finding.gap if finding else 0.0
-            made.append(((PRIORITY_ORDER[priority], -gap, rec.id), rec))
+            if any(_matches(indicator, m, finding) for m in rule.when):
+                matched.append((indicator, finding))
+        if not matched:
+            continue
+        matched.sort(key=lambda item: (-(item[1].gap if item[1] else 0.0), item[0].key))
+        indicator, finding = matched[0]
+        sentence = finding.sentence if finding else (
+            f"{indicator.label} in {indicator.area}: {format_value(indicator.value, indicator.unit)}."
+        )
+        further = [
+            f.sentence if f else f"{i.label} in {i.area}: {format_value(i.value, i.unit)}."
+            for i, f in matched[1 : 1 + max_further]
+        ]
+        if len(matched) > 1 + max_further:
+            further.append(f"and {len(matched) - 1 - max_further} more")
+        rec = Recommendation(
+            id=rule.id,
+            number=0,
+            text=_fill(rule.text, matched),
+            finding=sentence,
+            indicator_key=indicator.key,
+            indicator_label=indicator.label,
+            further_evidence=" ".join(further),
+            value=indicator.value,
+            lower=indicator.lower,
+            upper=indicator.upper,
+            unit=indicator.unit,
+            period=indicator.period,
+            comparator=finding.comparator_label if finding else None,
+            comparator_value=finding.comparator_value if finding else None,
+            comparison=finding.result if finding else None,
+            priority_strategy=rule.priority_strategy,
+            commitment=rule.commitment,
+            outcome=rule.outcome,
+            lead_partner=rule.lead_partner,
+            priority=rule.priority,
+            timescale=rule.timescale,
+            origin=f"rule:{rule.id}",
+            source_kind=indicator.source_kind,
+        )
+        gap = finding.gap if finding else 0.0
+        made.append(((PRIORITY_ORDER[rule.priority], -gap, rec.id), rec))
     made.sort(key=lambda item: item[0])
     return [_renumber(rec, i) for i, (_, rec) in enumerate(made, start=1)]
 
@@ -337,7 +361,7 @@ def apply_edits(
         final.append(
             Recommendation(
                 id=added.id, number=0, text=" ".join(added.text.split()), finding=added.finding,
-                indicator_key=indicator.key if indicator else None,
+                indicator_key=indicator.key if indicator else None, further_evidence="",
                 indicator_label=indicator.label if indicator else None,
                 value=indicator.value if indicator else None, lower=indicator.lower if indicator else None,
                 upper=indicator.upper if indicator else None, unit=indicator.unit if indicator else None,
@@ -362,7 +386,9 @@ def recommendations_frame(recommendations: Iterable[Recommendation]):
                 "Number": r.number,
                 "Recommendation": r.text,
                 "Finding": r.finding,
+                "Further evidence": r.further_evidence,
                 "Indicator": r.indicator_label or "",
+                "Indicator key": r.indicator_key or "",
                 "Value": r.value,
                 "Lower limit": r.lower,
                 "Upper limit": r.upper,
