@@ -20,11 +20,14 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-
 from needs_assessment import sdc, stats
-from needs_assessment.analysis.common import OCU_GROUPS, attach_area, in_treatment, population_in_ages
+from needs_assessment.analysis.common import (
+    OCU_GROUPS,
+    attach_area,
+    in_treatment,
+    population_in_ages,
+)
 from needs_assessment.params import RunParams
 
 

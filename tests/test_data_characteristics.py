@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from needs_assessment.data import InputDataError
 from needs_assessment.data.loaders import load_characteristics
 

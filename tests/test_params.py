@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from needs_assessment.params import ParamsError, load_params
 
 BASE = {

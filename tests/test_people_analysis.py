@@ -7,7 +7,6 @@ import warnings
 
 import pandas as pd
 import pytest
-
 from needs_assessment.analysis import people as ppl
 from needs_assessment.analysis.common import in_treatment
 from needs_assessment.data.synthetic import PLANTED

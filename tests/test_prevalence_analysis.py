@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
 from needs_assessment.analysis import prevalence as prev
 from needs_assessment.data.synthetic import PLANTED
 

@@ -119,6 +119,9 @@ def group_phrase(tags: Mapping[str, str]) -> str:
     ethnic group', 'people recorded as Muslim (religion or belief)'."""
     group = str(tags.get("group", "")).split(",")[0].strip()
     breakdown = str(tags.get("breakdown", "")).lower()
+    if ": " in group:  # e.g. "Age group: 18-24"
+        prefix, group = group.split(": ", 1)
+        breakdown = breakdown or prefix.lower()
     field = str(tags.get("field", ""))
     if not group:
         return "people"
@@ -172,7 +175,6 @@ def _count_text(count: float | None, threshold: int) -> str:
 
 
 def _representation_sentence(indicator: Indicator, comparison: Comparison, threshold: int) -> str:
-    tags = indicator.tags or {}
     word = "fewer" if comparison.result == "Lower" else "more"
     expected = indicator.denominator
     return (

@@ -281,10 +281,14 @@ def build_recommendations(
         ]
         if len(matched) > 1 + max_further:
             further.append(f"and {len(matched) - 1 - max_further} more")
+        text = _fill(rule.text, matched)
+        if indicator.source_kind == "illustrative":
+            # Evidence from generated records of a real area: never presented as fact.
+            text = f"Illustrative only, from generated records (not a finding about the area): {text}"
         rec = Recommendation(
             id=rule.id,
             number=0,
-            text=_fill(rule.text, matched),
+            text=text,
             finding=sentence,
             indicator_key=indicator.key,
             indicator_label=indicator.label,

@@ -108,12 +108,24 @@ def _executive_summary(params: RunParams, max_findings: int = 8, max_recommendat
             )
         values = results["values"].get("findings", {})
         findings = values.get("findings", [])
-        concerns = [f for f in findings if f.get("concern")][:max_findings]
-        if concerns:
-            items = "".join(f"<li>{_e(f['sentence'])}</li>" for f in concerns)
-            parts.append(f"<h3>Key findings</h3><ol>{items}</ol>")
-            if len([f for f in findings if f.get("concern")]) > max_findings:
-                parts.append("<p>Further findings are listed in the findings and recommendations chapter.</p>")
+        all_concerns = [f for f in findings if f.get("concern")]
+        real = [f for f in all_concerns if f.get("source_kind") != "illustrative"][:max_findings]
+        illustrative = [f for f in all_concerns if f.get("source_kind") == "illustrative"][:max_findings]
+        if real:
+            items = "".join(f"<li>{_e(f['sentence'])}</li>" for f in real)
+            heading = "Key findings" if not illustrative else "Key findings from published statistics"
+            parts.append(f"<h3>{heading}</h3><ol>{items}</ol>")
+        if illustrative:
+            items = "".join(f"<li>{_e(f['sentence'])}</li>" for f in illustrative)
+            parts.append(
+                "<h3>Illustrative findings (generated records, not facts about the area)</h3>"
+                '<p class="callout callout-illustrative">These findings come from record-level data generated '
+                "for this area to show what the assessment would report with the partners' own extracts. "
+                "They must not be quoted as facts.</p>"
+                f"<ol>{items}</ol>"
+            )
+        if len(all_concerns) > len(real) + len(illustrative):
+            parts.append("<p>Further findings are listed in the findings and recommendations chapter.</p>")
         strengths = [f for f in findings if not f.get("concern") and f.get("result") == "Better"][:3]
         if strengths:
             items = "".join(f"<li>{_e(f['sentence'])}</li>" for f in strengths)
@@ -150,6 +162,10 @@ def _methods_and_sources(params: RunParams) -> SectionBuilder:
                 desc = f"Linkable list for prevalence estimation: {name.split('.', 1)[1].replace('_', ' ')}"
             elif name == "recommendations":
                 desc = "Analysts' edits to the recommendations"
+            elif key.startswith("public_data."):
+                from needs_assessment.public_data.fetch import describe
+
+                desc = f"Published: {describe(key)}"
             else:
                 desc = DATASET_DESCRIPTIONS.get(name, name)
             rows.append(f'<tr><th scope="row">{_e(desc)}</th><td>{_e(Path(path).name)}</td></tr>')

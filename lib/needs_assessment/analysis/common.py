@@ -177,3 +177,39 @@ def age_group(age: pd.Series, groups: Sequence[tuple[int, int | None]] = AGE_GRO
     labels = [f"{lo}-{hi}" if hi is not None else f"{lo}+" for lo, hi in groups]
     bins = [lo for lo, _ in groups] + [np.inf if groups[-1][1] is None else groups[-1][1] + 1]
     return pd.cut(age, bins=bins, right=False, labels=labels).astype("string")
+
+
+def crime_coverage_problem(
+    crime: pd.DataFrame | None, *, years: Iterable[int], crime_types: Sequence[str]
+) -> str | None:
+    """Why a police.uk extract cannot support rates of ``crime_types`` over ``years``, or
+    None when it can.
+
+    An extract may hold only some crime types (a burglary-only download reports no drug
+    offences, which must not be read as zero) or only some months (a rate per year from
+    four months would be a third of the truth), so both are checked before any rate is
+    published.
+    """
+    if crime is None:
+        return "No police.uk crime data were supplied."
+    years = sorted(set(years))
+    present = sorted(set(crime["crime_type"].astype(str)))
+    missing_types = [t for t in crime_types if t not in present]
+    if missing_types:
+        return (
+            f"The police.uk extract holds no rows of crime type {', '.join(repr(t) for t in missing_types)} "
+            f"(it holds only: {', '.join(present) or 'nothing'}), so this cannot be shown; it is not zero."
+        )
+    in_area = crime
+    if "in_area" in crime.columns:
+        in_area = crime.loc[crime["in_area"].fillna(False).astype(bool)]
+    months = pd.PeriodIndex(in_area["month"].dropna(), freq="M").unique()
+    needed = pd.period_range(f"{years[0]}-01", f"{years[-1]}-12", freq="M")
+    lacking = needed.difference(months)
+    if len(lacking):
+        span = f"{months.min()} to {months.max()}" if len(months) else "no months"
+        return (
+            f"The police.uk files cover {span}; {len(lacking)} of the {len(needed)} months of "
+            f"{years[0]} to {years[-1]} are missing, so rates for the period cannot be calculated."
+        )
+    return None

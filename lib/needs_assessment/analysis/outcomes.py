@@ -66,7 +66,12 @@ import numpy as np
 import pandas as pd
 
 from needs_assessment import stats
-from needs_assessment.analysis.common import BROAD_SUBSTANCE, in_treatment, population_in_ages
+from needs_assessment.analysis.common import (
+    BROAD_SUBSTANCE,
+    crime_coverage_problem,
+    in_treatment,
+    population_in_ages,
+)
 from needs_assessment.framework import OUTCOMES
 
 __all__ = [
@@ -1395,11 +1400,34 @@ def build_dashboard(
                 secondary[key] = parts["annual"]
     if area.crime is None:
         absent["crime"] = ABSENT_TEXT["crime"]
+    elif not complete_crime_years(_in_area_crimes(area.crime)):
+        absent["crime"] = (
+            crime_coverage_problem(area.crime, years=[int(pd.to_datetime(area.crime["month"]).dt.year.max())],
+                                   crime_types=())
+            or "The police.uk files hold no complete calendar year, so annual crime rates cannot be calculated."
+        ) + " The crime measures are not shown."
     else:
-        series.update(crime_series(area.crime, area.population, confidence=confidence, min_count=min_count))
-        dash.crime_monthly = crime_monthly(area.crime)
-        basket = neighbourhood_crime(area.crime, by="year")
-        dash.crime_basket = basket.loc[basket["year"].isin(complete_crime_years(area.crime))].reset_index(drop=True)
+        # A download may hold only some crime types (e.g. burglary only): a measure whose
+        # crime types are absent is not shown, rather than reported as zero.
+        present = set(area.crime["crime_type"].astype(str))
+        wanted = {
+            "drug_offences_rate": {DRUGS_CRIME_TYPE},
+            "drug_offences_share": {DRUGS_CRIME_TYPE},
+            "neighbourhood_crime_rate": set(NEIGHBOURHOOD_CRIME_TYPES),
+            "weapons_possession_rate": {WEAPONS_CRIME_TYPE},
+        }
+        built = crime_series(area.crime, area.population, confidence=confidence, min_count=min_count)
+        series.update({k: v for k, v in built.items() if wanted.get(k, set()) <= present})
+        lacking = sorted({t for k, types in wanted.items() for t in types if t not in present})
+        if lacking:
+            absent["crime"] = (
+                f"The police.uk extract holds no rows of {', '.join(lacking)} (it holds only "
+                f"{', '.join(sorted(present))}), so measures built on them are not shown; they are not zero."
+            )
+        if set(NEIGHBOURHOOD_CRIME_TYPES) <= present:
+            dash.crime_monthly = crime_monthly(area.crime)
+            basket = neighbourhood_crime(area.crime, by="year")
+            dash.crime_basket = basket.loc[basket["year"].isin(complete_crime_years(area.crime))].reset_index(drop=True)
     episodes = area.treatment_episodes
     if episodes is None:
         absent["treatment_episodes"] = ABSENT_TEXT["treatment_episodes"]

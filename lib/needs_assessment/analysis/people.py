@@ -29,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from needs_assessment import stats
-from needs_assessment.analysis.common import OCU_GROUPS, age_group, attach_area, in_treatment, population_in_ages
+from needs_assessment.analysis.common import (
+    OCU_GROUPS,
+    age_group,
+    attach_area,
+    in_treatment,
+    population_in_ages,
+)
 from needs_assessment.data.codes import label
 
 __all__ = [

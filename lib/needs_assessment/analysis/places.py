@@ -43,6 +43,7 @@ from needs_assessment import stats
 from needs_assessment.analysis.common import (
     OCU_GROUPS,
     attach_area,
+    crime_coverage_problem,
     in_treatment,
     population_in_ages,
 )
@@ -236,8 +237,10 @@ def places_context(params: Any, *, confidence: float | None = None) -> Places:
     )
 
 
-def absent_messages(area: Any) -> dict[str, str]:
-    """Plain sentences for each section whose input is missing (section -> text)."""
+def absent_messages(area: Any, years: Sequence[int] | None = None) -> dict[str, str]:
+    """Plain sentences for each section whose input is missing (section -> text). With
+    ``years``, a crime extract lacking drug offences or months of the period counts as
+    missing too."""
     out = {}
     if not area.has("population"):
         out["all"] = (
@@ -262,6 +265,10 @@ def absent_messages(area: Any) -> dict[str, str]:
     for section, (dataset, text) in checks.items():
         if not area.has(dataset):
             out[section] = text
+    if "offences" not in out and years is not None:
+        problem = crime_coverage_problem(area.crime, years=years, crime_types=("Drugs",))
+        if problem:
+            out["offences"] = f"{problem} Drug offence rates by place are therefore not shown."
     return out
 
 
@@ -771,7 +778,7 @@ def _gradient_inputs(area: Any, ctx: Places) -> list[_MeasureInput]:
             ev = _banded_events(frame, column, m.code, geo, level=None, years=ctx.years)
             period = ctx.period_label if dataset == "deaths" else ctx.financial_period_label
             out.append(_MeasureInput(m, ev, banded_pop, period))
-    if area.crime is not None:
+    if area.crime is not None and crime_coverage_problem(area.crime, years=ctx.years, crime_types=("Drugs",)) is None:
         offences = _crime_in_period(area.crime, ctx.years, "Drugs")
         ev = offences["small_area_code"].value_counts().rename("count").rename_axis(
             "small_area_code").reset_index()

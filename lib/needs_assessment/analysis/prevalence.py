@@ -91,7 +91,7 @@ def ocu_capture_records(area, year: int, *, level: str) -> pd.DataFrame:
         chosen = records.loc[keep]
         cols = ["client_id", "sex", "age", "small_area_code"]
         part = chosen[cols].copy()
-        part["ethnicity"] = chosen["ethnicity"] if "ethnicity" in chosen else pd.NA
+        part["ethnicity"] = chosen.get("ethnicity", pd.NA)
         frames.append(part.assign(list=name))
     if not frames:
         return pd.DataFrame(

@@ -1674,13 +1674,13 @@ def _characteristics_post(df, table, colmap, coll):
     chars = out["characteristic"].astype(str).str.strip().str.lower()
     out["characteristic"] = chars
     cats = out["category"].astype(str)
-    for field in schemas_mod.CHARACTERISTIC_FIELDS:
-        rows = (chars == field).to_numpy()
+    for characteristic in schemas_mod.CHARACTERISTIC_FIELDS:
+        rows = (chars == characteristic).to_numpy()
         if rows.any():
             normalised = []
             for value in cats[rows]:
                 try:
-                    normalised.append(C.normalise_code(value, field))
+                    normalised.append(C.normalise_code(value, characteristic))
                 except ValueError:
                     normalised.append(value)  # reported by the schema check with its row
             cats = cats.copy()
