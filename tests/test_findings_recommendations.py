@@ -179,3 +179,15 @@ def test_change_between_runs_uses_the_right_test():
     assert table.loc["q", "result"] == "No significant change"
     assert table.loc["r", "result"] == "Not tested"
     assert table.loc["p", "change"] == pytest.approx(10.0)
+
+
+def test_headline_findings_take_one_per_family_before_repeating():
+    from needs_assessment.findings import headline_findings
+
+    rii = [indicator(f"places.rii.m{i}", 4.0 + i, unit="ratio", lower=2.0, upper=9.0, polarity="no_judgement",
+                     comparisons=[Comparison(label="No gradient", value=1.0, result="Higher")],
+                     tags={"theme": "prevalence"}) for i in range(3)]
+    findings = build_findings([*rii, UNMET_C, CONTINUITY])
+    top = headline_findings(findings, 3)
+    assert [f.key.split(".")[0] + "." + f.key.split(".")[1] for f in top] == [
+        "places.rii", "access.continuity_of_care", "prevalence.ocu_unmet_need"]

@@ -262,3 +262,17 @@ def build_findings(indicators: Iterable[Indicator], *, disclosure_threshold: int
         )
     findings.sort(key=lambda f: (-f.gap if math.isfinite(f.gap) else -1e9, not f.concern, f.key))
     return findings
+
+
+def headline_findings(findings: Iterable[Finding], n: int = 8) -> list[Finding]:
+    """Up to ``n`` findings for a summary: the largest gap in each family of indicators
+    first (``places.rii``, ``prevalence.ocu_unmet_need`` … — the key's first two parts), so
+    one theme with many sub-areas cannot crowd out the others; then the rest by gap."""
+    findings = list(findings)
+    seen: set[str] = set()
+    first, rest = [], []
+    for finding in findings:
+        family = ".".join(finding.key.split(".")[:2])
+        (rest if family in seen else first).append(finding)
+        seen.add(family)
+    return (first + rest)[:n]

@@ -89,6 +89,14 @@ def _headline_rows(indicators) -> list[str]:
     return rows
 
 
+def _headline(findings: list[dict], n: int) -> list[dict]:
+    """The summary's findings: one per indicator family first (see findings.headline_findings)."""
+    from needs_assessment.findings import Finding, headline_findings
+
+    chosen = headline_findings([Finding(**f) for f in findings], n)
+    return [f.to_dict() for f in chosen]
+
+
 def _executive_summary(params: RunParams, max_findings: int = 8, max_recommendations: int = 6) -> SectionBuilder:
     def build(run_dir: Path):
         results = load_results(run_dir)
@@ -109,8 +117,8 @@ def _executive_summary(params: RunParams, max_findings: int = 8, max_recommendat
         values = results["values"].get("findings", {})
         findings = values.get("findings", [])
         all_concerns = [f for f in findings if f.get("concern")]
-        real = [f for f in all_concerns if f.get("source_kind") != "illustrative"][:max_findings]
-        illustrative = [f for f in all_concerns if f.get("source_kind") == "illustrative"][:max_findings]
+        real = _headline([f for f in all_concerns if f.get("source_kind") != "illustrative"], max_findings)
+        illustrative = _headline([f for f in all_concerns if f.get("source_kind") == "illustrative"], max_findings)
         if real:
             items = "".join(f"<li>{_e(f['sentence'])}</li>" for f in real)
             heading = "Key findings" if not illustrative else "Key findings from published statistics"
