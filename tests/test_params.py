@@ -184,3 +184,23 @@ def test_round_trip_through_json_settings(tmp_path):
     params = load_params(write_params(tmp_path, BASE))
     again = params_from_dict(params.model_dump(mode="json"))
     assert again.model_dump() == params.model_dump()
+
+
+def test_params_readme_documents_every_key(project_root):
+    from pydantic import BaseModel
+
+    from needs_assessment.params import RunParams
+
+    text = (project_root / "params" / "README.md").read_text()
+
+    def paths(model, prefix=""):
+        for name, field in model.model_fields.items():
+            if name == "source_file":
+                continue
+            yield prefix + name
+            for arg in (field.annotation, *getattr(field.annotation, "__args__", ())):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    yield from paths(arg, f"{prefix}{name}.")
+
+    missing = [p for p in paths(RunParams) if f"`{p}`" not in text]
+    assert not missing, f"params/README.md does not document: {missing}"

@@ -162,6 +162,26 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
     return clock.run("validate_inputs", validate)
 
 
+def _ipc_kernel_manager():
+    """A kernel manager using local IPC sockets instead of TCP: record-level data never
+    crosses a network port, parallel runs cannot collide on ports, and ipykernel does not
+    warn about unencrypted TCP. The socket files live in the temp folder and are removed
+    when the kernel stops."""
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IPCKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def _ip_default(self):
+            return os.path.join(tempfile.gettempdir(), f"needs-assessment-kernel-{uuid.uuid4().hex}")
+
+    return IPCKernelManager
+
+
 def _execute_notebooks(
     params: RunParams,
     build_dir: Path,
@@ -197,6 +217,7 @@ def _execute_notebooks(
                 log_output=False,
                 report_mode=False,
                 start_timeout=120,
+                kernel_manager_class=_ipc_kernel_manager(),
             )
         except PapermillExecutionError as exc:
             durations[name] = round(time.perf_counter() - start, 3)
