@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+
 from needs_assessment import sdc, stats
 from needs_assessment.analysis.common import (
     OCU_GROUPS,

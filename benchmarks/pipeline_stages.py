@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from needs_assessment.runner import run_assessment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,3 +31,30 @@ def reference_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data not found at {path} (set NEEDS_ASSESSMENT_REFERENCE_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_params(tmp_path_factory):
+    """``synthetic_params("default" | "anytown")`` -> path of a copy of that params file
+    whose synthetic area is freshly generated (deterministically, from its seed) into a
+    temporary folder, so tests never depend on what happens to be in data/synthetic/."""
+    import yaml
+
+    from needs_assessment.data.synthetic import generate_area
+
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            raw = yaml.safe_load((PROJECT_ROOT / "params" / f"{name}.yaml").read_text())
+            folder = tmp_path_factory.mktemp(f"synthetic-{name}")
+            source = raw["data"]["synthetic"]
+            generate_area(source["variant"], source["seed"], folder / "data")
+            raw["data"]["directory"] = str(folder / "data")
+            raw["outputs_dir"] = str(folder / "outputs")
+            path = folder / f"{name}.yaml"
+            path.write_text(yaml.safe_dump(raw, sort_keys=False))
+            made[name] = path
+        return made[name]
+
+    return make

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from needs_assessment.analysis import access as acc
 from needs_assessment.analysis import common
 from needs_assessment.data.synthetic import PLANTED
@@ -20,11 +21,11 @@ CONFIDENCE = 0.95
 
 
 @pytest.fixture(scope="module", params=["county", "unitary"])
-def area(request):
+def area(request, synthetic_params):
     from needs_assessment.data import load_area
     from needs_assessment.params import load_params
 
-    params = load_params(ROOT / PARAMS[request.param])
+    params = load_params(synthetic_params(Path(PARAMS[request.param]).stem))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = load_area(params, only=("treatment_episodes", "prison_releases", "comparators"))

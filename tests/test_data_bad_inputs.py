@@ -13,21 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from needs_assessment.data import (
-    InputDataError,
-    load_area,
-    load_boundaries,
-    load_comparators,
-    load_crime,
-    load_deaths,
-    load_geography,
-    load_linkable_list,
-    load_population,
-    load_prison_releases,
-    load_services,
-    load_treatment_episodes,
-)
-from needs_assessment.params import load_params
 from test_data_builders import (
     TODAY,
     boundaries_gdf,
@@ -44,6 +29,22 @@ from test_data_builders import (
     write_area,
     write_csv,
 )
+
+from needs_assessment.data import (
+    InputDataError,
+    load_area,
+    load_boundaries,
+    load_comparators,
+    load_crime,
+    load_deaths,
+    load_geography,
+    load_linkable_list,
+    load_population,
+    load_prison_releases,
+    load_services,
+    load_treatment_episodes,
+)
+from needs_assessment.params import load_params
 
 CODES4 = [f"X0100000{i}" for i in range(1, 5)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from needs_assessment.data import InputDataError
 from needs_assessment.data.loaders import load_characteristics
 

@@ -15,6 +15,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_data_builders import (
+    TODAY,
+    boundaries_gdf,
+    comparators_frame,
+    counts_frame,
+    crime_frame,
+    geography_frame,
+    list_frame,
+    population_wide,
+    prison_frame,
+    services_frame,
+    snapshot,
+    treatment_frame,
+    write_area,
+    write_csv,
+)
+
 from needs_assessment.data import (
     AGE_BANDS,
     CANONICAL_COLUMNS,
@@ -39,22 +56,6 @@ from needs_assessment.data import (
 )
 from needs_assessment.data.codes import UnknownCodeError, normalise_series
 from needs_assessment.params import load_params
-from test_data_builders import (
-    TODAY,
-    boundaries_gdf,
-    comparators_frame,
-    counts_frame,
-    crime_frame,
-    geography_frame,
-    list_frame,
-    population_wide,
-    prison_frame,
-    services_frame,
-    snapshot,
-    treatment_frame,
-    write_area,
-    write_csv,
-)
 
 CODES4 = [f"X0100000{i}" for i in range(1, 5)]
 
@@ -505,8 +506,6 @@ def test_row_lists_are_capped(tmp_path):
 
 
 # ============================================================================ generated synthetic
-SYNTHETIC = Path(__file__).resolve().parents[1] / "data" / "synthetic"
-
 
 @pytest.mark.parametrize(
     ("folder", "area"),
@@ -517,10 +516,9 @@ SYNTHETIC = Path(__file__).resolve().parents[1] / "data" / "synthetic"
                      "structure": "unitary", "reporting_geography": "ward"}),
     ],
 )
-def test_generated_synthetic_area_loads(tmp_path, folder, area):
-    root = SYNTHETIC / folder
-    if not (root / "geography.csv").is_file():
-        pytest.skip(f"data/synthetic/{folder} not generated")
+def test_generated_synthetic_area_loads(tmp_path, folder, area, synthetic_params):
+    generated = yaml.safe_load(synthetic_params("default" if folder == "anyshire" else "anytown").read_text())
+    root = Path(generated["data"]["directory"])
     lists = {p.stem: f"lists/{p.name}" for p in sorted((root / "lists").glob("*.csv"))}
     optional = {
         key: name

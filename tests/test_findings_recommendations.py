@@ -4,6 +4,8 @@ previous run — on hand-made indicators whose expected sentences are written ou
 from __future__ import annotations
 
 import pytest
+from scipy import stats as sps
+
 from needs_assessment.change import compare_runs
 from needs_assessment.findings import build_findings
 from needs_assessment.framework import COMMITMENTS, OUTCOMES
@@ -15,7 +17,6 @@ from needs_assessment.recommendations import (
     load_rules,
 )
 from needs_assessment.results import Comparison, Indicator
-from scipy import stats as sps
 
 
 def indicator(key, value, *, unit="%", lower=None, upper=None, comparisons=(), polarity="low_is_good", **kw):

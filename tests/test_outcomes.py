@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment import stats
 from needs_assessment.analysis import outcomes as oc
 from needs_assessment.results import ResultsRecorder

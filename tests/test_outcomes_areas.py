@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from needs_assessment.analysis import outcomes as oc
 from needs_assessment.data import load_area
 from needs_assessment.data.synthetic import PLANTED
@@ -19,9 +20,9 @@ CONFIDENCE = 0.95
 
 @pytest.fixture(scope="module", params=[("default", "county"), ("anytown", "unitary")],
                 ids=["anyshire", "anytown"])
-def built(request, project_root):
+def built(request, synthetic_params):
     name, variant = request.param
-    params = load_params(project_root / "params" / f"{name}.yaml")
+    params = load_params(synthetic_params(name))
     area = load_area(params)
     dash = oc.build_dashboard(area, region_code=params.area.region_code, confidence=CONFIDENCE,
                               min_count=params.statistics.min_count_for_rate)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from needs_assessment.params import ParamsError, load_params
 
 BASE = {

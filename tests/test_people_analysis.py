@@ -7,6 +7,7 @@ import warnings
 
 import pandas as pd
 import pytest
+
 from needs_assessment.analysis import people as ppl
 from needs_assessment.analysis.common import in_treatment
 from needs_assessment.data.synthetic import PLANTED
@@ -58,13 +59,11 @@ def test_not_stated_is_excluded_and_completeness_counts_it():
 
 
 @pytest.fixture(scope="module")
-def county():
+def county(synthetic_params):
     from needs_assessment.data import load_area
     from needs_assessment.params import load_params
 
-    params = load_params("params/default.yaml", check_files=False)
-    if not params.data_path("geography").exists():
-        pytest.skip("generated county not present (run make report once)")
+    params = load_params(synthetic_params("default"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         area = load_area(params)

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+
 from needs_assessment.params import load_params
 from needs_assessment.runner import RunFailed, run_assessment
 
@@ -247,6 +248,7 @@ def test_no_published_table_shows_a_small_count(default_run):
     import openpyxl
     import pandas as pd
     from bs4 import BeautifulSoup
+
     from needs_assessment.sdc import DisclosureRules, find_disclosive_cells
 
     outcome, params_path = default_run

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment.analysis import places as pl
 from needs_assessment.results import ResultsRecorder
 from needs_assessment.sdc import DisclosureRules

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from needs_assessment.analysis import places as pl
 from needs_assessment.data import load_area
 from needs_assessment.data.synthetic import PLANTED
@@ -16,14 +17,14 @@ REPETITIONS = 20_000  # enough for stable 95% limits; the notebook uses 100,000
 
 
 @pytest.fixture(scope="module")
-def county(project_root):
-    params = load_params(project_root / "params" / "default.yaml")
+def county(synthetic_params):
+    params = load_params(synthetic_params("default"))
     return params, load_area(params)
 
 
 @pytest.fixture(scope="module")
-def unitary(project_root):
-    params = load_params(project_root / "params" / "anytown.yaml")
+def unitary(synthetic_params):
+    params = load_params(synthetic_params("anytown"))
     return params, load_area(params)
 
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+
 from needs_assessment.analysis import prevalence as prev
 from needs_assessment.data.synthetic import PLANTED
 
@@ -86,13 +87,11 @@ def test_unmet_need_table_compares_each_area_interval_with_the_area_value():
 
 
 @pytest.fixture(scope="module")
-def county():
+def county(synthetic_params):
     from needs_assessment.data import load_area
     from needs_assessment.params import load_params
 
-    params = load_params("params/default.yaml", check_files=False)
-    if not params.data_path("geography").exists():
-        pytest.skip("generated county not present (run make report once)")
+    params = load_params(synthetic_params("default"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         area = load_area(params)

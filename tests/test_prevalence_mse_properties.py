@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from needs_assessment.prevalence import (
     capture_histories,
     mse_estimate,

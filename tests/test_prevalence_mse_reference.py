@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment.prevalence import _loglinear as ll
 from needs_assessment.prevalence import capture_recapture as cr
 from needs_assessment.prevalence import (

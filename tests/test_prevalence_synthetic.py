@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from needs_assessment.prevalence import (
     national_prevalence_rates,
     parse_age_band,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from needs_assessment import cli
 from needs_assessment.params import load_params
 from needs_assessment.public_data import fetch as F

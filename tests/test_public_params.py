@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from needs_assessment.params import ParamsError, PublicDataFiles, load_params
 
 

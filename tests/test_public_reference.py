@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
 from needs_assessment.analysis import published as pub
 from needs_assessment.data import SCHEMAS, check_frame, load_area
 from needs_assessment.params import load_params

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment.analysis import profile
 from needs_assessment.analysis import published as pub
 from needs_assessment.data.errors import InputDataError

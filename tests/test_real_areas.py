@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
 from needs_assessment.params import load_params
 from needs_assessment.runner import run_assessment
 

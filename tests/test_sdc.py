@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment import sdc
 from needs_assessment.sdc import DisclosureError, DisclosureRules, TableSpec
 

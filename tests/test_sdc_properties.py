@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from needs_assessment import sdc
 from needs_assessment.sdc import DisclosureError, DisclosureRules, TableSpec
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+
 from needs_assessment import sdc
 from needs_assessment.results import ResultsRecorder
 from needs_assessment.sdc import DisclosureRules, TableSpec

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter, range_boundaries
+
 from needs_assessment.publish import (
     DEFAULT_SHORTHAND,
     CoverSheet,
@@ -24,7 +26,6 @@ from needs_assessment.publish import (
     write_statistics_workbook,
     write_table_csvs,
 )
-from openpyxl.utils import get_column_letter, range_boundaries
 
 CREATED = dt.datetime(2025, 3, 14, 9, 30)
 PUBLISHED = dt.date(2025, 3, 14)

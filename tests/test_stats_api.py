@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import needs_assessment.stats as stats
 import numpy as np
 import pandas as pd
 import pytest
+
+import needs_assessment.stats as stats
 from needs_assessment.stats import (
     agrees_with_published,
     byars_ci,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from needs_assessment.stats import compare_two_proportions, compare_two_rates, trend_test
 from scipy.stats import beta, binomtest, chi2_contingency, norm
 from statsmodels.stats import rates as sm_rates
+
+from needs_assessment.stats import compare_two_proportions, compare_two_rates, trend_test
 
 # Newcombe RG. Interval estimation for the difference between independent proportions:
 # comparison of eleven methods. Stat Med 1998;17:873-890, Table II, method 10 (score,

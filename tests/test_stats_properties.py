@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from scipy.stats import poisson
+
 from needs_assessment.stats import (
     byars_ci,
     compare_two_proportions,
@@ -21,7 +23,6 @@ from needs_assessment.stats import (
     proportion,
     wilson_ci,
 )
-from scipy.stats import poisson
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 counts = st.integers(min_value=0, max_value=20_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment.stats import assert_agrees_with_published, funnel_limits, funnel_significance
 
 pytestmark = pytest.mark.reference

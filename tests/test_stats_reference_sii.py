@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from needs_assessment.stats import assert_agrees_with_published, slope_index_of_inequality
 
 pytestmark = pytest.mark.reference

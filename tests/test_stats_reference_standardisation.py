@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import PHStatsMethods as phs
 import pytest
+
 from needs_assessment.stats import (
     assert_agrees_with_published,
     dsr,

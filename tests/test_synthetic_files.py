@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+
 from needs_assessment.data import synthetic
 from needs_assessment.data.synthetic import EXTRACT_DATE, PLANTED, generate_area
 
@@ -400,6 +401,7 @@ def test_generated_county_loads_through_the_data_contract(county, tmp_path):
     if not hasattr(data, "load_area"):
         pytest.skip("needs_assessment.data.load_area is not available")
     import yaml
+
     from needs_assessment.params import load_params
 
     files = {

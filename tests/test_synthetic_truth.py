@@ -12,8 +12,9 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from needs_assessment.data.synthetic import PLANTED, simulate_area
 from scipy import stats
+
+from needs_assessment.data.synthetic import PLANTED, simulate_area
 
 SEED = 20240521
 OCU_GROUPS = ("opiate_and_crack", "opiate_only", "crack_only")
