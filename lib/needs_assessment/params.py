@@ -512,11 +512,17 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def _format_validation_error(path: Path, error: ValidationError) -> str:
+    return format_validation_error(f"params in {path}", error, reference="params/README.md")
+
+
+def format_validation_error(where: str, error: ValidationError, *, reference: str) -> str:
+    """One line per problem of a pydantic validation error, each naming its key path;
+    ``reference`` is the document listing the valid keys."""
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key (check the spelling; see params/README.md)")
+            lines.append(f"{key}: unknown key (check the spelling; see {reference})")
         elif item["type"] == "missing":
             lines.append(f"{key}: required key is missing")
         else:
@@ -527,7 +533,7 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
                 lines.append(f"{key}: {message}")
             else:
                 lines.append(f"{key}: {message} (got {item.get('input')!r})")
-    return f"Invalid params in {path}:\n  " + "\n  ".join(lines)
+    return f"Invalid {where}:\n  " + "\n  ".join(lines)
 
 
 def load_params(path: str | os.PathLike, *, check_files: bool = True) -> RunParams:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from needs_assessment.findings import Finding, format_interval_text, format_value, group_phrase
 from needs_assessment.framework import COMMITMENTS, OUTCOMES, STRATEGY_PRIORITIES
+from needs_assessment.params import format_validation_error
 from needs_assessment.results import Indicator
 
 __all__ = [
@@ -167,16 +168,7 @@ class Recommendation:
 
 
 def _format_pydantic(where: str, exc: ValidationError) -> str:
-    lines = []
-    for item in exc.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key")
-        elif item["type"] == "missing":
-            lines.append(f"{key}: required key is missing")
-        else:
-            lines.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
-    return f"Invalid recommendations in {where}:\n  " + "\n  ".join(lines)
+    return format_validation_error(f"recommendations in {where}", exc, reference="params/README.md")
 
 
 def load_rules(path: str | os.PathLike | None = None) -> _RuleFile:

@@ -868,6 +868,18 @@ def _writer(root: Path) -> Callable[[str, Any], None]:
     return emit
 
 
+def move_into_place(built: Path, directory: Path) -> None:
+    """Replace ``directory`` with the fully written folder ``built`` (same parent) by
+    renames, so readers see either the old area or the new one, never a half-written one."""
+    if directory.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+        os.replace(directory, old / "area")
+        os.replace(built, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(built, directory)
+
+
 def generate_area(variant: Variant, seed: int, directory: str | os.PathLike, *,
                   overwrite: bool = False) -> Path:
     """Write a complete synthetic area into ``directory`` and return its path.
@@ -892,13 +904,7 @@ def generate_area(variant: Variant, seed: int, directory: str | os.PathLike, *,
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.partial-", dir=directory.parent))
     try:
         _build(variant, int(seed), _writer(tmp), keep_truth=False)
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
-            os.replace(directory, old / "area")
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
+        move_into_place(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

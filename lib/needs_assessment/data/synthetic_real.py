@@ -260,13 +260,7 @@ def generate_onto_public(params: RunParams, directory: str | os.PathLike | None 
             harms.write_csv(frame, path)
             names.append(f"{rel}.csv")
         (tmp / "README.md").write_text(_readme(params, source.seed, names), encoding="utf-8", newline="\n")
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
-            os.replace(directory, old / "area")
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
+        syn.move_into_place(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
