@@ -93,8 +93,12 @@ def test_women_and_the_planted_ethnic_group_engage_less_relative_to_need(county)
     params, area, _ = county
     eng = ppl.engagement_relative_to_need(area, params.period.end_year)
     lower = set(eng.loc[eng["comparison"] == "Lower", "group"])
-    assert "Women" in lower
-    assert any(g.startswith("Asian") for g in lower)
+    planted = PLANTED["county"]
+    assert planted.female_multiplier < 1 and planted.under_represented_ethnicity == "asian"
+    # The planted groups are found at the 95% level after Holm's adjustment. (Other ethnic
+    # groups are not an explicit null of the generator: with a few dozen people each, one can
+    # fall below everyone else by chance, which a 95% test will flag about one time in twenty.)
+    assert {"Women", "Asian"} <= {g.split(",")[0] for g in lower}
     # Age is not planted for engagement: no age group is flagged.
     ages = eng.loc[eng["breakdown"] == "Age group"]
     assert set(ages["comparison"]) <= {"Similar"}

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
 from needs_assessment import stats
 from needs_assessment.analysis.common import (
@@ -234,8 +235,9 @@ def engagement_relative_to_need(area, year: int, *, confidence: float = 0.95) ->
     The lists see people whether or not they are in treatment, so a group's share in
     treatment estimates its engagement given need. Returns one row per group:
     ``known``, ``in_treatment``, ``percent`` with Wilson ``lower``/``upper``,
-    ``difference`` (percentage points vs everyone else) with its interval, ``p_value`` and
-    ``comparison`` ("Lower" / "Similar" / "Higher" at ``confidence``).
+    ``difference`` (percentage points vs everyone else) with its interval, ``p_value``,
+    ``p_adjusted`` (Holm, within the breakdown) and ``comparison`` ("Lower" / "Similar" /
+    "Higher" when the adjusted p-value is below 1 - ``confidence``).
     """
     known = _known_to_other_services(area, year)
     if known.empty:
@@ -263,11 +265,22 @@ def engagement_relative_to_need(area, year: int, *, confidence: float = 0.95) ->
                 cmp = stats.compare_two_proportions(x, n, x_rest, n_rest, confidence=confidence).iloc[0]
                 row.update(difference=cmp["difference"], difference_lower=cmp["difference_lower"],
                            difference_upper=cmp["difference_upper"], p_value=cmp["p_value"])
-                row["comparison"] = (
-                    "Lower" if cmp["difference_upper"] < 0 else "Higher" if cmp["difference_lower"] > 0 else "Similar"
-                )
             rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    # Each group is compared with everyone else, several groups per breakdown: Holm's
+    # adjustment keeps the chance of any false flag within a breakdown at 1 - confidence.
+    table["p_adjusted"] = np.nan
+    for _, idx in table.groupby("breakdown").groups.items():
+        tested = [i for i in idx if pd.notna(table.at[i, "p_value"])]
+        if tested:
+            table.loc[tested, "p_adjusted"] = multipletests(table.loc[tested, "p_value"], method="holm")[1]
+    significant = table["p_adjusted"] < 1 - confidence
+    table["comparison"] = np.where(
+        table["p_adjusted"].isna(), "Not compared",
+        np.where(significant & (table["difference"] < 0), "Lower",
+                 np.where(significant & (table["difference"] > 0), "Higher", "Similar")),
+    )
+    return table
 
 
 def other_needs(people: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
