@@ -1,5 +1,5 @@
 """Outcomes dashboard on the generated areas: it finds what was planted (PLANTED, and the
-magnitudes in data/synthetic-sources.md) and survives absent datasets."""
+magnitudes in data/README.md (synthetic areas)) and survives absent datasets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from needs_assessment.data.synthetic import PLANTED
 from needs_assessment.params import load_params
 
 #: Successful completion rates the generator is calibrated to (completions in the year /
-#: in treatment; data/synthetic-sources.md [S22]).
+#: in treatment; data/README.md (synthetic areas) [S22]).
 GENERATOR_COMPLETION_PCT = {"opiate": 5.0, "non_opiate": 30.5, "alcohol": 34.5}
 CONFIDENCE = 0.95
 

@@ -280,7 +280,7 @@ FINGERTIPS_COLUMNS = [
 
 #: (id, name, sex, age, period, sortable, range, kind, England value, England denominator,
 #:  source key). kind: "dsr" (per 100,000) or "pct". IDs >= 9,000,000 are placeholders: no
-#: verified Fingertips ID was found (see data/synthetic-sources.md).
+#: verified Fingertips ID was found (see data/README.md (synthetic areas)).
 COMPARATOR_INDICATORS = (
     (92432, "Deaths from drug misuse", "Persons", "All ages", "2021 - 23", 20210000, "3y",
      "dsr", src.DRUG_MISUSE_DEATHS_PER_100K, 3 * 56_800_000, "S15"),
@@ -365,7 +365,7 @@ def comparators(rng, *, regions: list[tuple[str, str, float]], area_note: str) -
                 "Lower CI 99.8 limit": f"{lo998:.1f}", "Upper CI 99.8 limit": f"{hi998:.1f}",
                 "Count": f"{round(count)}", "Denominator": f"{den}",
                 "Value note": f"Synthetic area ({area_note}): approximate value, source {key} "
-                              "in data/synthetic-sources.md",
+                              "in data/README.md (synthetic areas)",
                 "Recent Trend": "Cannot be calculated",
                 "Compared to England value or percentiles": compared,
                 "Compared to percentiles": "Not compared", "Time period Sortable": sortable,

@@ -49,7 +49,7 @@ REPRESENT_AFTER_SUCCESS = 0.08
 
 @dataclass(frozen=True)
 class CategoryParams:
-    """How episodes of one treatment category run (see data/synthetic-sources.md [S22])."""
+    """How episodes of one treatment category run (see data/README.md (synthetic areas) [S22])."""
 
     duration_median_days: float
     duration_sigma: float

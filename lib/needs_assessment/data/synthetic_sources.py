@@ -1,7 +1,7 @@
 """Published magnitudes the synthetic areas are scaled to.
 
 Every number here is either copied from a published source or rounded from one; the source
-of each is given in ``data/synthetic-sources.md`` under the key named in the comment
+of each is given in ``data/README.md`` (synthetic areas) under the key named in the comment
 (e.g. ``[S1]``). Nothing in this module is random: the generator in
 :mod:`needs_assessment.data.synthetic` draws from these shapes with a seeded generator.
 """
