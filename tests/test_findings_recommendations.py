@@ -192,3 +192,20 @@ def test_headline_findings_take_one_per_family_before_repeating():
     top = headline_findings(findings, 3)
     assert [f.key.split(".")[0] + "." + f.key.split(".")[1] for f in top] == [
         "places.rii", "access.continuity_of_care", "prevalence.ocu_unmet_need"]
+
+
+def test_comparator_lookup_prefers_whole_population_latest_period():
+    import pandas as pd
+
+    from needs_assessment.analysis.comparators import find_comparator
+
+    base = dict(indicator_id=92432, indicator_name="Deaths from drug misuse", area_code="E92000001",
+                area_name="England", area_type="England", category=None, lower_ci95=None, upper_ci95=None)
+    frame = pd.DataFrame([
+        {**base, "sex": "male", "time_period": "2021 - 23", "value": 8.1},
+        {**base, "sex": "persons", "time_period": "2020 - 22", "value": 5.2},
+        {**base, "sex": "persons", "time_period": "2021 - 23", "value": 5.5},
+        {**base, "sex": "persons", "time_period": "2021 - 23", "value": 9.9, "category": "Most deprived decile"},
+    ])
+    found = find_comparator(frame, ids=[92432])
+    assert (found["value"], found["period"]) == (5.5, "2021 - 23")

@@ -47,6 +47,7 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.analysis.comparators import latest_period, whole_population
 from needs_assessment.stats import compare_two_proportions, compare_with_benchmark, proportion
 
 __all__ = [
@@ -490,14 +491,9 @@ def find_comparator(
         rows = rows.loc[rows["area_code"] == area_code]
     if area_type is not None:
         rows = rows.loc[rows["area_type"].astype(str).str.lower() == area_type.lower()]
-    if "category" in rows.columns:
-        rows = rows.loc[rows["category"].isna() | (rows["category"].astype(str) == "")]
-    if "sex" in rows.columns and (rows["sex"] == "persons").any():
-        rows = rows.loc[rows["sex"] == "persons"]
-    rows = rows.loc[rows["value"].notna()]
-    if rows.empty:
+    row = latest_period(whole_population(rows))
+    if row is None:
         return None
-    row = rows.sort_values("time_period", kind="stable").iloc[-1]
     keys = ("indicator_id", "indicator_name", "area_code", "area_name", "time_period",
             "value", "lower_ci95", "upper_ci95", "count", "denominator")
     return {k: (row[k] if k in row.index and pd.notna(row[k]) else None) for k in keys}

@@ -72,6 +72,7 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.analysis.comparators import latest_period, period_key, whole_population
 from needs_assessment.framework import OUTCOMES
 
 __all__ = [
@@ -845,24 +846,13 @@ def continuity_series(
 
 
 # ============================================================================ comparators
-def _period_key(period: str) -> tuple[int, int]:
-    years = [int(y) for y in re.findall(r"\d{4}|\d{2}(?!\d)", str(period))]
-    if not years:
-        return (0, 0)
-    first = years[0]
-    last = years[-1]
-    if last < 100:
-        last += (first // 100) * 100
-    return (last, first)
-
-
 def period_x(period: str) -> float:
     """Where a comparator period sits on a chart's year axis: the end year of a pooled
     period ('2021 - 23' -> 2023), the start year of a financial year ('2023/24' -> 2023)."""
     text = str(period)
     if "/" in text:
         return float(re.findall(r"\d{4}", text)[0])
-    return float(_period_key(text)[0])
+    return float(period_key(text)[0])
 
 
 def _name_matches(name: str, spec: MetricSpec) -> bool:
@@ -885,11 +875,7 @@ def find_comparators(
     c = comparators
     match = c["indicator_id"].isin(spec.fingertips_ids) | c["indicator_name"].map(
         lambda n: _name_matches(n, spec)).astype(bool)
-    c = c.loc[match & c["value"].notna()]
-    if "category" in c:
-        c = c.loc[c["category"].isna() | (c["category"].astype(str).str.strip() == "")]
-    if "sex" in c and (c["sex"] == "persons").any():
-        c = c.loc[c["sex"] == "persons"]
+    c = whole_population(c.loc[match])
     if c.empty:
         return result
     england = c.loc[(c["area_code"] == ENGLAND_CODE) | (c["area_type"].str.lower() == "england")]
@@ -900,10 +886,9 @@ def find_comparators(
         if region["area_code"].nunique() != 1:
             region = region.iloc[0:0]
     for label, rows in (("England", england), ("Region", region)):
-        if rows.empty:
+        row = latest_period(rows)
+        if row is None:
             continue
-        rows = rows.assign(_key=rows["time_period"].map(_period_key))
-        row = rows.sort_values("_key", kind="stable").iloc[-1]
         result[label] = {
             "label": label if label == "England" else str(row["area_name"]),
             "area_name": str(row["area_name"]),

@@ -47,6 +47,7 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.analysis.comparators import latest_period, whole_population
 from needs_assessment.analysis.profile import LEVEL_COLUMNS
 from needs_assessment.sdc import TableSpec
 
@@ -642,11 +643,6 @@ def _norm(text: Any) -> str:
     return re.sub(r"\s+", " ", str(text)).strip().lower()
 
 
-def _first_year(period: Any) -> int:
-    m = re.search(r"\d{4}", str(period))
-    return int(m.group()) if m else -1
-
-
 def comparator_for(comparators: pd.DataFrame | None, measure: Measure, *, region_code: str | None = None,
                    region_name: str | None = None) -> dict[str, dict[str, Any]]:
     """England and region values of ``measure`` from a Fingertips export: {'England': {...},
@@ -661,12 +657,7 @@ def comparator_for(comparators: pd.DataFrame | None, measure: Measure, *, region
     if not match.any() and measure.comparator_names:
         names = {_norm(n) for n in measure.comparator_names}
         match = c["indicator_name"].map(_norm).isin(names)
-    rows = c.loc[match]
-    if "category" in rows.columns:
-        rows = rows.loc[rows["category"].isna() | (rows["category"].astype(str).str.strip() == "")]
-    if "sex" in rows.columns:
-        rows = rows.loc[rows["sex"].astype(str).str.lower().isin(["persons", "nan"])]
-    rows = rows.loc[rows["value"].notna()]
+    rows = whole_population(c.loc[match], persons_only=True)
     out: dict[str, dict[str, Any]] = {}
     targets = {
         "England": (rows["area_code"] == ENGLAND_CODE)
@@ -676,11 +667,9 @@ def comparator_for(comparators: pd.DataFrame | None, measure: Measure, *, region
         targets["region"] = (rows["area_code"] == (region_code or "")) | (
             rows["area_name"].map(_norm) == _norm(region_name or ""))
     for key, mask in targets.items():
-        sel = rows.loc[mask]
-        if sel.empty:
+        r = latest_period(rows.loc[mask])
+        if r is None:
             continue
-        sel = sel.assign(_y=sel["time_period"].map(_first_year)).sort_values("_y", kind="stable")
-        r = sel.iloc[-1]
         out[key] = {
             "label": "England" if key == "England" else str(r["area_name"]),
             "value": float(r["value"]),
