@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	@# grammar on every nbformat import and doubles papermill run time; nothing here
 	@# validates URI formats, so it is removed (see README, "Why some choices").
 	-$(PY) -m pip uninstall --quiet --yes rfc3987-syntax
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	$(VENV)/bin/needs-assessment install-kernel --name $(KERNEL) >/dev/null
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -3,12 +3,15 @@
 Commands
 --------
 run                 execute the assessment described by a params file and publish it
+install-kernel      register the workbook's Jupyter kernel in this environment
 validate            check a params file and every input it names, without running anything
 generate-data       write a built-in synthetic area (deterministic from its seed)
 fetch-public-data   download the published datasets a real area reads (public_data_dir)
 
 Exit codes: 0 success; 1 a notebook or the publishing step failed; 2 the params file is
-invalid; 3 an input file broke its contract; 4 public data could not be fetched (no network).
+invalid; 3 an input file broke its contract (or changed during the run); 4 public data
+could not be fetched (no network); 5 another run of the same area is in progress;
+130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         outcome = run_assessment(
-            args.params, run_id=args.run_id, outputs_dir=args.outputs_dir, quiet=args.quiet
+            args.params, run_id=args.run_id, outputs_dir=args.outputs_dir, quiet=args.quiet,
+            jobs=args.jobs, wait_seconds=args.wait,
         )
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -37,6 +41,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"PDF:       {outcome.report_pdf}")
     print(f"Notebooks: {outcome.run_dir / 'notebooks'}")
     print(f"Manifest:  {outcome.manifest}")
+    return 0
+
+
+def _cmd_install_kernel(args: argparse.Namespace) -> int:
+    from needs_assessment.kernel import install_kernel_spec
+
+    path = install_kernel_spec(args.name)
+    print(f"Kernel {args.name!r} installed in {path}")
     return 0
 
 
@@ -98,7 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run folder (default: UTC date-time)")
     run.add_argument("--outputs-dir", help="override the params' outputs_dir")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="notebooks to run at once (default: the cores available)")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="if another run of the same area is in progress, wait up to this long "
+                          "for it instead of refusing at once")
     run.set_defaults(func=_cmd_run)
+
+    kernel = sub.add_parser("install-kernel", help="register the workbook's Jupyter kernel")
+    kernel.add_argument("--name", default="needs-assessment")
+    kernel.set_defaults(func=_cmd_install_kernel)
 
     validate = sub.add_parser("validate", help="check params and inputs without running")
     validate.add_argument("--params", required=True)

@@ -4,15 +4,15 @@
 ...                    params_file=params_file, settings=settings, run_dir=run_dir)
 >>> ch.params.area.name, ch.area.treatment_episodes, ch.recorder, ch.rules
 
-The runner validates every input once and leaves the validated data in the build
-folder's private cache (removed before anything is published); a notebook opened by
-hand, without a run, loads and validates the inputs itself.
+The runner validates every input once and leaves the validated data in a private
+folder outside ``outputs/`` (named in the kernel's environment, removed when the run ends;
+see :mod:`needs_assessment.workspace`); a notebook opened by hand, without a run, loads and
+validates the inputs itself.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,7 @@ from typing import Any
 from needs_assessment.params import RunParams, load_params, params_from_dict
 from needs_assessment.results import ResultsRecorder
 
-__all__ = ["Chapter", "start_chapter", "CACHE_DIRNAME", "save_area_cache"]
-
-#: Private folder inside a build for validated record-level data; never published.
-CACHE_DIRNAME = ".cache"
+__all__ = ["Chapter", "start_chapter"]
 
 
 @dataclass
@@ -72,21 +69,12 @@ class Chapter:
         return html_block("")
 
 
-def save_area_cache(run_dir: Path, area: Any) -> Path:
-    cache = Path(run_dir) / CACHE_DIRNAME
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / "area.pickle"
-    with open(path, "wb") as handle:
-        pickle.dump(area, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
+def _load_area(params: RunParams):
+    from needs_assessment.workspace import AREA_CACHE_ENV, load_area_cache
 
-
-def _load_area(params: RunParams, run_dir: Path | None):
-    if run_dir is not None:
-        cached = Path(run_dir) / CACHE_DIRNAME / "area.pickle"
-        if cached.is_file():
-            with open(cached, "rb") as handle:
-                return pickle.load(handle)  # written by this run's own runner
+    cached = os.environ.get(AREA_CACHE_ENV)
+    if cached and Path(cached).is_dir():
+        return load_area_cache(Path(cached))  # validated by this run's own runner
     from needs_assessment.data import load_area
 
     return load_area(params)
@@ -112,7 +100,7 @@ def start_chapter(
     else:
         raise ValueError("start_chapter needs params_file or settings")
     run_path = Path(run_dir).resolve() if run_dir is not None else None
-    area = _load_area(params, run_path)
+    area = _load_area(params)
     recorder = ResultsRecorder(run_path, key, title=title)
     rules = DisclosureRules(
         threshold=params.disclosure.threshold,

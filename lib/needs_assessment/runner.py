@@ -4,17 +4,23 @@ Stages (each timed in the manifest):
 
 1. read and validate the params file (pydantic; unknown keys, missing files and
    impossible years are rejected naming the key);
-2. generate the built-in synthetic area if the params ask for it and it is not there;
-3. load and validate every input against its contract, before any analysis;
-4. execute the notebooks listed in the params, in order, with papermill, into a
-   temporary build folder; each gets the params file and the run folder as parameters
-   and records its results explicitly (``needs_assessment.results``);
-5. publish tables (xlsx + csv), the report (HTML + tagged PDF) and reviewer HTML;
-6. write ``manifest.json`` and move the build folder into place in one rename.
+2. take the area's lock (one run per ``outputs/<area>/`` at a time) and remove what a
+   crashed earlier run left behind, saying so in one line;
+3. generate the built-in synthetic area if the params ask for it and it is not there;
+4. load and validate every input against its contract, before any analysis, and keep the
+   validated record-level data in a private folder outside ``outputs/`` (Parquet, 0700);
+5. execute the notebooks with papermill into a hidden build folder, side by side on the
+   available cores, in the order their declared dependencies allow
+   (:mod:`needs_assessment.execution`); each records its results explicitly
+   (``needs_assessment.results``). Reviewer pages are rendered as each notebook finishes;
+6. check the inputs did not change during the run, then publish tables (xlsx + csv), the
+   report HTML, and the tagged PDF (in a worker process, beside the tables);
+7. write ``manifest.json`` and move the build folder into place in one rename.
 
-On failure the run stops with a short message naming the notebook and the cell's error,
-and the build folder is kept as ``outputs/<area>/failed-<run-id>/``. Earlier runs are
-never touched and a run folder is never overwritten.
+On failure, Ctrl-C or SIGTERM the run stops with a short message naming the notebook and
+the cell's error, kills its kernels, deletes the private data, and keeps what was made as
+``outputs/<area>/failed-<run-id>/``. Earlier runs and ``latest`` are never touched and a
+run folder is never overwritten.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ import datetime as dt
 import functools
 import json
 import os
-import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +51,14 @@ from needs_assessment.manifest import (
     hash_inputs,
     package_versions,
 )
-from needs_assessment.notebook import CACHE_DIRNAME, save_area_cache
 from needs_assessment.params import ParamsError, RunParams, load_params
 
-__all__ = ["RunFailed", "RunOutcome", "run_assessment", "NOTEBOOKS_DIR"]
+__all__ = ["EXIT_AREA_BUSY", "NOTEBOOKS_DIR", "RunFailed", "RunInterrupted", "RunOutcome", "run_assessment"]
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+#: Exit code when another run of the same area holds the area's lock.
+EXIT_AREA_BUSY = 5
 
 
 class RunFailed(RuntimeError):
@@ -85,17 +96,29 @@ def new_run_id(area_dir: Path, now: dt.datetime | None = None) -> str:
     return run_id
 
 
-def ensure_kernel(name: str) -> None:
-    """Register a Jupyter kernel for this interpreter under ``name`` if none exists.
+#: The kernel the workbook registers for itself (params ``kernel_name`` default).
+WORKBOOK_KERNEL = "needs-assessment"
 
-    ``make`` registers it when it builds the venv; this covers conda users and anyone
-    who installed the package by hand.
+
+def ensure_kernel(name: str) -> None:
+    """Make sure kernel ``name`` exists; the workbook's own kernel is (re)registered with
+    the lean launcher of :mod:`needs_assessment.kernel` when missing or out of date.
+
+    ``make`` registers it when it builds the venv; this covers conda users, anyone who
+    installed the package by hand, and venvs registered with plain ``ipykernel install``.
+    A kernel of another name (an analyst's own environment) is used as it is.
     """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
+    from needs_assessment.kernel import install_kernel_spec, is_current_spec
+
     try:
-        KernelSpecManager().get_kernel_spec(name)
+        spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
+        spec = None
+    if name == WORKBOOK_KERNEL and (spec is None or not is_current_spec(spec.argv)):
+        install_kernel_spec(name)
+    elif spec is None:
         from ipykernel.kernelspec import install
 
         install(kernel_name=name, display_name=f"Python ({name})", prefix=sys.prefix)
@@ -119,7 +142,10 @@ def _say(message: str, quiet: bool) -> None:
 
 
 def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
-    """Generate the synthetic area if asked and absent, then load and validate every input."""
+    """Generate the synthetic area if asked and absent, then load and validate every input.
+
+    Returns the inputs' SHA-256 (taken before loading; a file changed while it was being
+    read fails the run) and the validated area."""
     synthetic = params.data.synthetic
     if synthetic is not None and not (params.data.directory / (params.data.files.geography or "")).is_file():
         from needs_assessment.data.synthetic import generate_area
@@ -159,78 +185,16 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
             ) from None
 
     _say("Validating inputs ...", quiet)
-    return clock.run("validate_inputs", validate)
-
-
-def _ipc_kernel_manager():
-    """A kernel manager using local IPC sockets instead of TCP: record-level data never
-    crosses a network port, parallel runs cannot collide on ports, and ipykernel does not
-    warn about unencrypted TCP. The socket files live in the temp folder and are removed
-    when the kernel stops."""
-    import tempfile
-    import uuid
-
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
-
-    class IPCKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-        def _ip_default(self):
-            return os.path.join(tempfile.gettempdir(), f"needs-assessment-kernel-{uuid.uuid4().hex}")
-
-    return IPCKernelManager
-
-
-def _execute_notebooks(
-    params: RunParams,
-    build_dir: Path,
-    notebooks_dir: Path,
-    quiet: bool,
-) -> dict[str, float]:
-    """Run each notebook with papermill; raise RunFailed naming the notebook and cell."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-    from tqdm.auto import tqdm
-
-    out_dir = build_dir / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    settings = params.model_dump(mode="json")
-    durations: dict[str, float] = {}
-    bar = tqdm(
-        params.notebooks, desc="Notebooks", unit="notebook", disable=quiet, file=sys.stderr
-    )
-    for name in bar:
-        source = notebooks_dir / name
-        if not source.is_file():
-            raise RunFailed(f"notebooks: {name} not found in {notebooks_dir}")
-        bar.set_postfix_str(name)
-        start = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(source),
-                str(out_dir / name),
-                parameters={"params_file": "params.yaml", "run_dir": ".", "settings": settings},
-                kernel_name=params.kernel_name,
-                cwd=str(build_dir),
-                progress_bar=False if quiet else {"desc": f"  {name}", "leave": False},
-                log_output=False,
-                report_mode=False,
-                start_timeout=120,
-                kernel_manager_class=_ipc_kernel_manager(),
-            )
-        except PapermillExecutionError as exc:
-            durations[name] = round(time.perf_counter() - start, 3)
-            # "In [n]" is what a reviewer sees beside the cell in the executed notebook.
-            where = (
-                f"cell In [{exc.exec_count}]"
-                if exc.exec_count is not None
-                else f"cell {exc.cell_index + 1}"
-            )
-            detail = f"{exc.ename}: {exc.evalue}".strip()
-            raise RunFailed(f"Notebook {name} failed in {where}: {detail}", exit_code=1) from None
-        durations[name] = round(time.perf_counter() - start, 3)
-    return durations
+    hashes = clock.run("hash_inputs", lambda: hash_inputs(params.input_paths()))
+    area = clock.run("validate_inputs", validate)
+    changed = _inputs_changed(hashes, hash_inputs(params.input_paths()))
+    if changed:
+        raise RunFailed(
+            "Input files changed while they were being validated; nothing was analysed or "
+            "published. Changed: " + "; ".join(changed) + ". Run again once the inputs are final.",
+            exit_code=3,
+        )
+    return hashes, area
 
 
 def _report_context(params: RunParams, run_id: str, started: dt.datetime):
@@ -267,14 +231,93 @@ def _report_context(params: RunParams, run_id: str, started: dt.datetime):
     )
 
 
-def _publish(params: RunParams, build_dir: Path, run_id: str, started: dt.datetime, clock: _StageClock) -> None:
+def _timed(func: Callable[..., Any], *args: Any) -> float:
+    """Run ``func(*args)`` (in a publishing worker) and return its own seconds."""
+    start = time.perf_counter()
+    func(*args)
+    return round(time.perf_counter() - start, 3)
+
+
+def _write_pdf_from_file(html_path: Path, pdf_path: Path) -> None:
+    from needs_assessment import report as report_mod
+
+    report_mod.write_pdf(html_path.read_text(encoding="utf-8"), pdf_path, base_url=html_path.parent)
+
+
+def _render_reviewer_page(notebook_path: Path) -> None:
+    from needs_assessment import report as report_mod
+
+    report_mod.render_reviewer_html(notebook_path, notebook_path.with_suffix(".html"))
+
+
+def _warm_publisher() -> None:
+    """Import the publishing libraries in a worker while the notebooks run."""
+    import weasyprint  # noqa: F401
+
+    import needs_assessment.report  # noqa: F401
+
+
+class _Publisher:
+    """CPU-bound publishing (PDF layout, reviewer pages) in worker processes, so it runs
+    beside the notebooks and beside the tables instead of after them.
+
+    A ``ProcessPoolExecutor`` (forkserver: no fork of a threaded parent); inside a daemonic
+    process, which may not start children (e.g. a Dask worker), a thread pool instead.
+    """
+
+    def __init__(self, workers: int):
+        import multiprocessing
+
+        if multiprocessing.current_process().daemon:
+            self.pool: Any = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish")
+        else:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.futures: dict[str, Future] = {}
+        self.pool.submit(_warm_publisher)
+
+    def submit(self, stage: str, func: Callable[..., Any], *args: Any) -> None:
+        self.futures[stage] = self.pool.submit(_timed, func, *args)
+
+    def wait(self, prefix: str | None = None) -> dict[str, float]:
+        """Seconds of each finished stage (all, or those whose name starts with ``prefix``);
+        the first error propagates."""
+        seconds = {}
+        for stage, future in self.futures.items():
+            if prefix is None or stage.startswith(prefix):
+                seconds[stage] = future.result()
+        return seconds
+
+    def worker_pids(self) -> list[int]:
+        processes = getattr(self.pool, "_processes", None) or {}
+        return [int(pid) for pid in processes]
+
+    def close(self, *, abort: bool = False) -> None:
+        if abort:
+            from needs_assessment.execution import kill_process_trees
+
+            pids = self.worker_pids()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            kill_process_trees(pids, grace_seconds=1.0)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+def _publish(
+    params: RunParams,
+    build_dir: Path,
+    run_id: str,
+    started: dt.datetime,
+    clock: _StageClock,
+    publisher: _Publisher,
+) -> None:
+    """Results, tables, report HTML, then the PDF in a worker while the tables are written."""
     from needs_assessment import report as report_mod
     from needs_assessment import sections
 
     ctx = _report_context(params, run_id, started)
     notebooks = [build_dir / "notebooks" / name for name in params.notebooks]
     clock.run("merge_results", lambda: sections.write_merged_results(build_dir))
-    clock.run("publish_tables", lambda: sections.publish_tables(params, build_dir, ctx))
     html_text = clock.run(
         "report_html",
         lambda: report_mod.build_report_html(
@@ -285,18 +328,15 @@ def _publish(params: RunParams, build_dir: Path, run_id: str, started: dt.dateti
             back_sections=sections.back_sections(params),
         ),
     )
-    (build_dir / "report.html").write_text(html_text, encoding="utf-8")
-    clock.run(
-        "report_pdf",
-        lambda: report_mod.write_pdf(html_text, build_dir / "report.pdf", base_url=build_dir),
-    )
-
-    def reviewer_pages() -> None:
-        for path in notebooks:
-            report_mod.render_reviewer_html(path, path.with_suffix(".html"))
-
-    clock.run("reviewer_html", reviewer_pages)
-
+    html_path = build_dir / "report.html"
+    html_path.write_text(html_text, encoding="utf-8")
+    publisher.submit("report_pdf", _write_pdf_from_file, html_path, build_dir / "report.pdf")
+    clock.run("publish_tables", lambda: sections.publish_tables(params, build_dir, ctx))
+    waiting = time.perf_counter()
+    seconds = publisher.wait()
+    clock.seconds["report_pdf"] = seconds.pop("report_pdf")
+    clock.seconds["reviewer_html"] = round(sum(seconds.values()), 3)
+    clock.seconds["publish_wait"] = round(time.perf_counter() - waiting, 3)
 
 def _write_manifest(
     path: Path,
@@ -308,6 +348,8 @@ def _write_manifest(
     clock: _StageClock,
     notebook_seconds: dict[str, float],
     build_dir: Path,
+    inputs: dict[str, Any],
+    jobs: int,
     error: str | None = None,
 ) -> None:
     finished = _now()
@@ -324,19 +366,88 @@ def _write_manifest(
         "params_file": str(params.source_file) if params.source_file else None,
         "params_file_sha256": file_sha256(params.source_file) if params.source_file else None,
         "params": params.model_dump(mode="json"),
-        "inputs": hash_inputs(params.input_paths()),
+        "inputs": inputs,
         "public_data_dir": str(params.public_data_dir) if params.public_data_dir else None,
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "duration_seconds": round((finished - started).total_seconds(), 3),
         "stage_seconds": clock.seconds,
         "notebook_seconds": notebook_seconds,
+        "parallel_notebooks": jobs,
         "git": git_info(),
         "environment": environment_info(),
         "packages": package_versions(),
         "outputs_sha256": outputs,
     }
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+class RunInterrupted(RunFailed):
+    """Ctrl-C (exit code 130) or SIGTERM (143) stopped the run."""
+
+
+def _raise_on_sigterm(signum, frame):  # pragma: no cover - exercised in a subprocess test
+    raise RunInterrupted("Stopped by SIGTERM.", exit_code=143)
+
+
+class _Signals:
+    """SIGTERM raises in the main thread as Ctrl-C does, so both unwind through the same
+    clean-up; during the clean-up itself both are held back so it cannot be cut short."""
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if self.active:
+            self._saved[signal.SIGTERM] = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+        return self
+
+    def hold(self) -> None:
+        if self.active:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._saved.setdefault(signum, signal.getsignal(signum))
+                signal.signal(signum, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+
+def _check_area_folder(area_dir: Path) -> None:
+    """Fail early, before any work, when the outputs folder cannot be written."""
+    try:
+        area_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=area_dir, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise RunFailed(
+            f"Cannot write to the outputs folder {area_dir}: {exc.strerror or exc}. Nothing was run; "
+            "check outputs_dir in the params and the folder's permissions and free space."
+        ) from None
+
+
+def _inputs_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changed = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            changed.append(f"{key} ({(after.get(key) or before.get(key) or {}).get('path', '?')})")
+    return changed
+
+
+def _estimates(area_dir: Path) -> dict[str, float]:
+    """Seconds per notebook in the area's newest successful run, for scheduling."""
+    try:
+        manifest = json.loads((area_dir / "latest" / "manifest.json").read_text(encoding="utf-8"))
+        return {k: float(v) for k, v in (manifest.get("notebook_seconds") or {}).items()}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _warm_matplotlib_cache() -> None:
+    """Build matplotlib's font cache once, before kernels start side by side, so a fresh
+    machine does not build it once per kernel at the same time."""
+    import matplotlib.font_manager  # noqa: F401
 
 
 def run_assessment(
@@ -346,13 +457,21 @@ def run_assessment(
     outputs_dir: str | os.PathLike | None = None,
     notebooks_dir: str | os.PathLike | None = None,
     quiet: bool = False,
+    jobs: int | None = None,
+    wait_seconds: float = 0.0,
 ) -> RunOutcome:
     """Execute the assessment described by a params file and publish it.
 
     ``outputs_dir`` overrides the params' ``outputs_dir`` (tests use a temporary folder);
-    ``notebooks_dir`` overrides where notebooks are read from (tests use a failing one).
-    Raises :class:`ParamsError` for bad params and :class:`RunFailed` for anything else.
+    ``notebooks_dir`` overrides where notebooks are read from (tests use a failing one);
+    ``jobs`` is how many notebooks run at once (default: the cores available);
+    ``wait_seconds`` how long to queue behind another run of the same area before refusing.
+    Raises :class:`ParamsError` for bad params and :class:`RunFailed` for anything else
+    (:class:`RunInterrupted` for Ctrl-C or SIGTERM).
     """
+    from needs_assessment.execution import available_cores
+    from needs_assessment.workspace import AreaBusy, AreaLock
+
     started = _now()
     clock = _StageClock()
     params = clock.run("read_params", lambda: load_params(params_path, check_files=False))
@@ -363,38 +482,131 @@ def run_assessment(
             f"Invalid params in {params.source_file}:\n  "
             + "\n  ".join(f"notebooks: {n} not found in {notebooks_dir}" for n in missing_nb)
         )
-    area = _prepare_inputs(params, clock, quiet)
-
+    jobs = max(1, int(jobs or available_cores()))
     area_dir = Path(outputs_dir or params.outputs_dir) / params.area.slug
-    area_dir.mkdir(parents=True, exist_ok=True)
+    _check_area_folder(area_dir)
+    lock = AreaLock(area_dir, label=f"{params.area.slug} {started:%Y%m%d-%H%M%S}")
+    try:
+        lock.acquire(wait_seconds)
+    except AreaBusy as exc:
+        raise RunFailed(str(exc), exit_code=EXIT_AREA_BUSY) from None
+    except OSError as exc:
+        raise RunFailed(f"Cannot lock the outputs folder {area_dir}: {exc}") from None
+    try:
+        with _Signals() as signals:
+            return _run_locked(
+                params, area_dir, notebooks_dir, clock, started,
+                run_id=run_id, quiet=quiet, jobs=jobs, signals=signals,
+            )
+    except KeyboardInterrupt:
+        raise RunInterrupted("Stopped by Ctrl-C.", exit_code=130) from None
+    finally:
+        lock.release()
+
+
+def _run_locked(
+    params: RunParams,
+    area_dir: Path,
+    notebooks_dir: Path,
+    clock: _StageClock,
+    started: dt.datetime,
+    *,
+    run_id: str | None,
+    quiet: bool,
+    jobs: int,
+    signals: _Signals,
+) -> RunOutcome:
+    from needs_assessment.execution import (
+        KernelRegistry,
+        NotebookFailed,
+        NotebookRun,
+        Progress,
+        kernel_environment,
+        notebook_dependencies,
+        run_notebooks,
+    )
+    from needs_assessment.workspace import (
+        PrivateWorkspace,
+        remove_stale_builds,
+        remove_stale_workspaces,
+        save_area,
+    )
+
+    leftovers = remove_stale_builds(area_dir) + remove_stale_workspaces()
+    if leftovers:
+        _say(
+            f"Removed what {len(leftovers)} interrupted earlier run(s) left behind: "
+            + ", ".join(str(p) for p in leftovers),
+            quiet,
+        )
+    try:
+        deps = notebook_dependencies(params.notebooks, notebooks_dir)
+    except ValueError as exc:
+        raise ParamsError(f"Invalid params in {params.source_file}:\n  {exc}") from None
+
+    input_hashes, area = _prepare_inputs(params, clock, quiet)
     run_id = run_id or new_run_id(area_dir, started)
     final_dir = area_dir / run_id
     if final_dir.exists() or (area_dir / f"failed-{run_id}").exists():
         raise RunFailed(f"Run folder {final_dir} already exists; runs are never overwritten.")
     build_dir = area_dir / f".building-{run_id}"
-    if build_dir.exists():
-        shutil.rmtree(build_dir)  # a stale build of the same id, never a published run
     build_dir.mkdir(parents=True)
-
-    # The params as run, for the notebooks (relative paths already resolved) and readers.
-    settings = params.model_dump(mode="json")
-    (build_dir / "params.yaml").write_text(
-        "# Params as run (paths resolved). Source: "
-        f"{params.source_file}\n" + yaml.safe_dump(settings, sort_keys=False),
-        encoding="utf-8",
-    )
-    ensure_kernel(params.kernel_name)
-    clock.run("cache_validated_inputs", functools.partial(save_area_cache, build_dir, area))
-    _record_inputs(build_dir, area)
-    del area  # the notebooks read the cached copy; free the memory before they run
-
+    workspace: PrivateWorkspace | None = None
+    publisher: _Publisher | None = None
+    registry = KernelRegistry()
     notebook_seconds: dict[str, float] = {}
     try:
-        notebook_seconds = _execute_notebooks(params, build_dir, notebooks_dir, quiet)
-        clock.seconds["notebooks"] = round(sum(notebook_seconds.values()), 3)
-        _drop_private_cache(build_dir)
+        # The params as run, for the notebooks (relative paths already resolved) and readers.
+        settings = params.model_dump(mode="json")
+        (build_dir / "params.yaml").write_text(
+            "# Params as run (paths resolved). Source: "
+            f"{params.source_file}\n" + yaml.safe_dump(settings, sort_keys=False),
+            encoding="utf-8",
+        )
+        ensure_kernel(params.kernel_name)
+        _warm_matplotlib_cache()
+        workspace = PrivateWorkspace.create(f"{params.area.slug}-{run_id}")
+        area_cache = workspace.path / "area"
+        clock.run("cache_validated_inputs", functools.partial(save_area, area, area_cache))
+        _record_inputs(build_dir, area)
+        del area  # the notebooks read the private copy; free the memory before they run
+
+        publisher = _Publisher(jobs)
+        out_dir = build_dir / "notebooks"
+        out_dir.mkdir()
+        parameters = {"params_file": "params.yaml", "run_dir": ".", "settings": settings}
+        runs = [
+            NotebookRun(name, notebooks_dir / name, out_dir / name, parameters, params.kernel_name, build_dir)
+            for name in params.notebooks
+        ]
+        progress = Progress(params.notebooks, enabled=not quiet)
+        start = time.perf_counter()
+        try:
+            notebook_seconds = run_notebooks(
+                runs, deps, max_parallel=jobs, registry=registry,
+                kernel_env=kernel_environment(area_cache), progress=progress,
+                estimates=_estimates(area_dir),
+                on_done=lambda job: publisher.submit(
+                    f"reviewer_html:{job.name}", _render_reviewer_page, job.output
+                ),
+            )
+        except NotebookFailed as exc:
+            raise RunFailed(exc.message, exit_code=1) from None
+        finally:
+            progress.close()
+            clock.seconds["notebooks"] = round(time.perf_counter() - start, 3)
+        workspace.remove()  # nothing after this point reads record-level data
+        changed = _inputs_changed(input_hashes, hash_inputs(params.input_paths()))
+        if changed:
+            raise RunFailed(
+                "Input files changed while the run was in progress, so the published manifest "
+                "could not say what was analysed; nothing was published. Changed: "
+                + "; ".join(changed) + ". Run again once the inputs are final.",
+                exit_code=3,
+            )
         _say("Publishing report ...", quiet)
-        _publish(params, build_dir, run_id, started, clock)
+        _publish(params, build_dir, run_id, started, clock, publisher)
+        publisher.close()
         _write_manifest(
             build_dir / "manifest.json",
             params=params,
@@ -404,34 +616,27 @@ def run_assessment(
             clock=clock,
             notebook_seconds=notebook_seconds,
             build_dir=build_dir,
+            inputs=input_hashes,
+            jobs=jobs,
         )
         os.replace(build_dir, final_dir)
     except BaseException as exc:
-        failed_dir = area_dir / f"failed-{run_id}"
-        _drop_private_cache(build_dir)
-        message = exc.message if isinstance(exc, RunFailed) else f"{type(exc).__name__}: {exc}"
-        if build_dir.exists():
-            try:
-                _write_manifest(
-                    build_dir / "manifest.json",
-                    params=params,
-                    run_id=run_id,
-                    started=started,
-                    status="failed",
-                    clock=clock,
-                    notebook_seconds=notebook_seconds,
-                    build_dir=build_dir,
-                    error=message,
-                )
-                (build_dir / "ERROR.txt").write_text(message + "\n", encoding="utf-8")
-            finally:
-                os.replace(build_dir, failed_dir)
+        signals.hold()  # a second Ctrl-C must not cut the clean-up short
+        registry.kill_all()
+        if publisher is not None:
+            publisher.close(abort=True)
+        if workspace is not None:
+            workspace.remove()
+        if isinstance(exc, KeyboardInterrupt):
+            exc = RunInterrupted("Stopped by Ctrl-C.", exit_code=130)
+        failed_dir = _keep_failed(area_dir, build_dir, run_id, exc, params, started, clock,
+                                  notebook_seconds, input_hashes, jobs)
         if isinstance(exc, RunFailed):
             exc.failed_dir = failed_dir
-            exc.message = f"{exc.message}\nWhat was made is kept in {failed_dir}"
-            raise
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+            if failed_dir is not None:
+                exc.message = f"{exc.message}\nWhat was made is kept in {failed_dir}"
+            raise exc from None
+        message = f"{type(exc).__name__}: {exc}"
         raise RunFailed(f"{message}\nWhat was made is kept in {failed_dir}", failed_dir=failed_dir) from exc
 
     _point_latest(area_dir, run_id)
@@ -445,6 +650,36 @@ def run_assessment(
         notebook_seconds=notebook_seconds,
     )
 
+
+def _keep_failed(area_dir, build_dir, run_id, exc, params, started, clock, notebook_seconds,
+                 input_hashes, jobs) -> Path | None:
+    """Move what a failed run made to ``failed-<run-id>/`` with ERROR.txt and a manifest."""
+    if not build_dir.exists():
+        return None
+    failed_dir = area_dir / f"failed-{run_id}"
+    message = exc.message if isinstance(exc, RunFailed) else f"{type(exc).__name__}: {exc}"
+    try:
+        _write_manifest(
+            build_dir / "manifest.json",
+            params=params,
+            run_id=run_id,
+            started=started,
+            status="interrupted" if isinstance(exc, RunInterrupted) else "failed",
+            clock=clock,
+            notebook_seconds=notebook_seconds,
+            build_dir=build_dir,
+            inputs=input_hashes,
+            jobs=jobs,
+            error=message,
+        )
+        (build_dir / "ERROR.txt").write_text(message + "\n", encoding="utf-8")
+    except OSError:
+        pass  # a full disk must not stop the folder being set aside
+    try:
+        os.replace(build_dir, failed_dir)
+    except OSError:
+        return build_dir
+    return failed_dir
 
 def _record_inputs(build_dir: Path, area) -> None:
     """What the input checks noticed (warnings) and how much data each dataset held, for
@@ -462,11 +697,6 @@ def _record_inputs(build_dir: Path, area) -> None:
     for name, frame in getattr(area, "linkable_lists", {}).items():
         sizes[f"linkable_lists.{name}"] = int(len(frame))
     recorder.value("rows", sizes)
-
-
-def _drop_private_cache(build_dir: Path) -> None:
-    """Remove the validated record-level data before anything is kept or published."""
-    shutil.rmtree(build_dir / CACHE_DIRNAME, ignore_errors=True)
 
 
 def _point_latest(area_dir: Path, run_id: str) -> None:

@@ -1,0 +1,375 @@
+"""Execute a run's notebooks side by side, in the order their dependencies allow.
+
+Chapters do not depend on each other unless a notebook says so in its metadata::
+
+    "metadata": {"needs_assessment": {"depends_on": ["02_prevalence_and_need.ipynb"]}}
+
+(``"*"`` means every other notebook of the run listed before it: the findings chapter reads
+every chapter's results). Ready notebooks start in critical-path order, longest remaining
+chain first, using the seconds each notebook took in the area's previous run when there is
+one, so the chain 02 -> 06 -> 07 is not left until last.
+
+Each notebook is one papermill execution in a worker thread of a
+``concurrent.futures.ThreadPoolExecutor``: the work happens in the kernel processes, the
+threads only relay messages. Kernels talk over local IPC sockets, with the run's private
+data folder in their environment, and are registered so that a failure or an interrupt
+kills every kernel of the run (and anything a kernel started) at once: no orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "KernelRegistry",
+    "NotebookFailed",
+    "available_cores",
+    "critical_path_order",
+    "notebook_dependencies",
+    "run_notebooks",
+]
+
+METADATA_KEY = "needs_assessment"
+
+
+def available_cores() -> int:
+    """Cores this process may use (respects CPU affinity and container limits)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; ``message`` names the notebook and the cell as a reviewer sees it."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+# ----------------------------------------------------------------------------- dependencies
+def notebook_dependencies(names: Sequence[str], notebooks_dir: Path) -> dict[str, list[str]]:
+    """``{notebook: [notebooks it must wait for]}`` from each notebook's metadata.
+
+    A dependency that is not part of this run is ignored (the chapter copes with the
+    missing results, as it does when run alone). A dependency listed after the notebook
+    that needs it is an error, so the params order always remains a valid serial order.
+    """
+    import nbformat
+
+    deps: dict[str, list[str]] = {}
+    for position, name in enumerate(names):
+        nb = nbformat.read(notebooks_dir / name, as_version=4)
+        wanted = nb.metadata.get(METADATA_KEY, {}).get("depends_on", [])
+        if isinstance(wanted, str):
+            wanted = [wanted]
+        resolved: list[str] = []
+        for item in wanted:
+            if item == "*":
+                resolved.extend(names[:position])
+            elif item in names:
+                if names.index(item) > position:
+                    raise ValueError(
+                        f"notebooks: {name} depends on {item}, which is listed after it; "
+                        "list it earlier in the params file"
+                    )
+                resolved.append(item)
+        deps[name] = list(dict.fromkeys(resolved))
+    return deps
+
+
+def critical_path_order(
+    deps: Mapping[str, Sequence[str]], estimates: Mapping[str, float] | None = None
+) -> list[str]:
+    """Notebooks by descending length of the longest chain that starts with them (their
+    own estimated seconds plus the longest chain of what waits for them); ties keep the
+    params order. Unknown estimates count as one second each."""
+    estimates = estimates or {}
+    names = list(deps)
+    dependents: dict[str, list[str]] = {n: [] for n in names}
+    for name, needs in deps.items():
+        for need in needs:
+            dependents[need].append(name)
+    chain: dict[str, float] = {}
+    for name in reversed(names):  # dependents always come later in the params order
+        tail = max((chain[d] for d in dependents[name]), default=0.0)
+        chain[name] = float(estimates.get(name, 1.0)) + tail
+    return sorted(names, key=lambda n: (-chain[n], names.index(n)))
+
+
+# ---------------------------------------------------------------------------------- kernels
+class KernelRegistry:
+    """Every kernel process started for one run, so they can all be stopped at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._managers: list[Any] = []
+
+    def add(self, manager: Any) -> None:
+        with self._lock:
+            self._managers.append(manager)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            managers = list(self._managers)
+        pids = []
+        for manager in managers:
+            provisioner = getattr(manager, "provisioner", None)
+            pid = getattr(provisioner, "pid", None) if provisioner is not None else None
+            if pid:
+                pids.append(int(pid))
+        return pids
+
+    def kill_all(self) -> int:
+        """Kill every registered kernel and its descendants; return how many processes."""
+        return kill_process_trees(self.pids())
+
+
+def kill_process_trees(pids: Sequence[int], *, grace_seconds: float = 2.0) -> int:
+    """Terminate processes and everything they started; kill what is left after the grace."""
+    import psutil
+
+    victims: list[psutil.Process] = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            victims.extend(root.children(recursive=True))
+            victims.append(root)
+        except psutil.NoSuchProcess:
+            continue
+    for proc in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.terminate()
+    _, alive = psutil.wait_procs(victims, timeout=grace_seconds)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=grace_seconds)
+    return len(victims)
+
+
+def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str]):
+    """An async kernel manager over local IPC sockets (no TCP port: record-level data never
+    cross a network port, parallel kernels cannot collide on ports, and ipykernel does not
+    warn about unencrypted TCP), with ``env`` added to the kernel's environment and every
+    kernel it starts recorded in ``registry``."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    extra_env = dict(env)
+
+    class RunKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def _ip_default(self):
+            # Socket files live in the temp folder and are removed when the kernel stops.
+            return os.path.join(tempfile.gettempdir(), f"needs-assessment-kernel-{uuid.uuid4().hex}")
+
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **extra_env}
+            return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            registry.add(self)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return RunKernelManager
+
+
+def kernel_environment(area_cache: Path | None) -> dict[str, str]:
+    """What every notebook kernel of a run gets in its environment."""
+    from needs_assessment.workspace import AREA_CACHE_ENV
+
+    env = {
+        # Charts are rendered to files by display.figure(); no inline backend is needed.
+        "MPLBACKEND": "Agg",
+        # Kernels run side by side, one per core: a BLAS thread pool per kernel would
+        # oversubscribe the cores, and single-threaded BLAS sums in one fixed order, so
+        # results do not depend on how many cores the machine has.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    if area_cache is not None:
+        env[AREA_CACHE_ENV] = str(area_cache)
+    return env
+
+
+# --------------------------------------------------------------------------------- progress
+class Progress:
+    """One status line for notebooks running side by side::
+
+        Notebooks  3/7 |████▎     | 0:14  running 02 12/20 · 04 8/31
+
+    and a line as each finishes. Thread-safe: cell counts arrive from worker threads."""
+
+    def __init__(self, names: Sequence[str], *, enabled: bool, stream=None):
+        self._lock = threading.Lock()
+        self._cells: dict[str, tuple[int, int]] = {}
+        self._stream = stream or sys.stderr
+        self._enabled = enabled
+        self._shown = ""
+        self._bar = None
+        # A live bar only on a terminal; in a log file (CI, batch) one line per notebook.
+        if enabled and getattr(self._stream, "isatty", lambda: False)():
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=len(names), desc="Notebooks", unit="notebook", file=self._stream,
+                bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed}{postfix}",
+            )
+
+    def started(self, name: str, cells: int) -> None:
+        with self._lock:
+            self._cells[name] = (0, cells)
+        self.refresh()
+
+    def cell_done(self, name: str) -> None:
+        with self._lock:
+            done, total = self._cells.get(name, (0, 0))
+            self._cells[name] = (done + 1, total)
+
+    def finished(self, name: str, seconds: float, *, ok: bool = True) -> None:
+        with self._lock:
+            self._cells.pop(name, None)
+        line = f"  {'done' if ok else 'FAILED'}  {name}  {seconds:.1f} s"
+        if self._bar is not None:
+            self._bar.write(line, file=self._stream)
+            self._bar.update(1)
+        elif self._enabled:
+            print(line, file=self._stream, flush=True)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self._bar is None:
+            return
+        with self._lock:
+            running = " · ".join(
+                f"{name.split('_', 1)[0]} {done}/{total}" for name, (done, total) in self._cells.items()
+            )
+        text = f"running {running}" if running else ""
+        if text != self._shown:  # redraw only when something changed
+            self._shown = text
+            self._bar.set_postfix_str(text, refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# -------------------------------------------------------------------------------- execution
+@dataclass
+class NotebookRun:
+    name: str
+    source: Path
+    output: Path
+    parameters: dict[str, Any]
+    kernel_name: str
+    cwd: Path
+    seconds: float = 0.0
+    error: BaseException | None = field(default=None, repr=False)
+
+
+def _code_cells(path: Path) -> int:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for cell in nb.cells if cell.cell_type == "code")
+
+
+def _execute_one(job: NotebookRun, manager_class, progress: Progress) -> float:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    progress.started(job.name, _code_cells(job.source) + 1)  # +1: papermill's injected cell
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(job.source),
+            str(job.output),
+            parameters=job.parameters,
+            kernel_name=job.kernel_name,
+            cwd=str(job.cwd),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            start_timeout=120,
+            kernel_manager_class=manager_class,
+            on_cell_executed=lambda **_: progress.cell_done(job.name),
+        )
+    except PapermillExecutionError as exc:
+        # "In [n]" is what a reviewer sees beside the cell in the executed notebook.
+        where = f"cell In [{exc.exec_count}]" if exc.exec_count is not None else f"cell {exc.cell_index + 1}"
+        detail = f"{exc.ename}: {exc.evalue}".strip()
+        raise NotebookFailed(job.name, f"Notebook {job.name} failed in {where}: {detail}") from None
+    except Exception as exc:  # kernel died, could not start, output not writable ...
+        raise NotebookFailed(job.name, f"Notebook {job.name} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        job.seconds = round(time.perf_counter() - start, 3)
+    return job.seconds
+
+
+def run_notebooks(
+    jobs: Sequence[NotebookRun],
+    deps: Mapping[str, Sequence[str]],
+    *,
+    max_parallel: int,
+    registry: KernelRegistry,
+    kernel_env: Mapping[str, str],
+    progress: Progress,
+    estimates: Mapping[str, float] | None = None,
+    on_done: Callable[[NotebookRun], None] | None = None,
+) -> dict[str, float]:
+    """Run ``jobs`` respecting ``deps``, at most ``max_parallel`` at a time; return seconds
+    per notebook in params order. On the first failure (or an interrupt in the calling
+    thread) every kernel is killed, nothing more starts, and the exception propagates."""
+    by_name = {job.name: job for job in jobs}
+    order = critical_path_order(deps, estimates)
+    manager_class = kernel_manager_class(registry, kernel_env)
+    done: set[str] = set()
+    running: dict[Future, NotebookRun] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="notebook")
+    try:
+        while len(done) < len(jobs):
+            for name in order:
+                if len(running) >= max_parallel:
+                    break
+                if name in done or any(job.name == name for job in running.values()):
+                    continue
+                if all(d in done for d in deps.get(name, ())):
+                    job = by_name[name]
+                    running[pool.submit(_execute_one, job, manager_class, progress)] = job
+            order = [n for n in order if n not in done and all(j.name != n for j in running.values())]
+            finished, _ = wait(list(running), timeout=0.25, return_when=FIRST_COMPLETED)
+            progress.refresh()
+            for future in finished:
+                job = running.pop(future)
+                error = future.exception()
+                progress.finished(job.name, job.seconds, ok=error is None)
+                if error is not None:
+                    raise error
+                done.add(job.name)
+                if on_done is not None:
+                    on_done(job)
+    except BaseException:
+        registry.kill_all()
+        # The worker threads notice their kernel died within about a second and end.
+        wait(list(running), timeout=15)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return {job.name: job.seconds for job in jobs}
