@@ -58,3 +58,18 @@ def synthetic_params(tmp_path_factory):
         return made[name]
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_work_dir(tmp_path_factory):
+    """Runs made by the tests keep their private workspaces in a temporary folder, never in
+    the user's cache directory."""
+    from needs_assessment.workspace import WORK_DIR_ENV
+
+    previous = os.environ.get(WORK_DIR_ENV)
+    os.environ[WORK_DIR_ENV] = str(tmp_path_factory.mktemp("private-work"))
+    yield
+    if previous is None:
+        os.environ.pop(WORK_DIR_ENV, None)
+    else:
+        os.environ[WORK_DIR_ENV] = previous

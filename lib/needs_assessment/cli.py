@@ -29,7 +29,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         outcome = run_assessment(
             args.params, run_id=args.run_id, outputs_dir=args.outputs_dir, quiet=args.quiet,
-            jobs=args.jobs, wait_seconds=args.wait,
+            jobs=args.jobs, wait_seconds=args.wait, notebooks_dir=args.notebooks_dir,
         )
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="name of the run folder (default: UTC date-time)")
     run.add_argument("--outputs-dir", help="override the params' outputs_dir")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--notebooks-dir", default=None,
+                     help="folder holding the chapter notebooks the params list (default: the "
+                          "workbook's notebooks/)")
     run.add_argument("--jobs", type=int, default=None,
                      help="notebooks to run at once (default: the cores available)")
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",

@@ -238,9 +238,25 @@ def _timed(func: Callable[..., Any], *args: Any) -> float:
     return round(time.perf_counter() - start, 3)
 
 
+#: Fault-injection for the crash-safety tests: when set to a stage name (``report_pdf``,
+#: ``final_move``), the run writes ``<stage>.reached`` into the folder named
+#: by NEEDS_ASSESSMENT_FAULT_DIR and pauses there, so a test can kill it at that point.
+FAULT_PAUSE_ENV = "NEEDS_ASSESSMENT_FAULT_PAUSE"
+FAULT_DIR_ENV = "NEEDS_ASSESSMENT_FAULT_DIR"
+
+
+def _checkpoint(stage: str) -> None:
+    if os.environ.get(FAULT_PAUSE_ENV) != stage:
+        return
+    marker = Path(os.environ.get(FAULT_DIR_ENV, tempfile.gettempdir())) / f"{stage}.reached"
+    marker.write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(float(os.environ.get("NEEDS_ASSESSMENT_FAULT_SECONDS", "60")))
+
+
 def _write_pdf_from_file(html_path: Path, pdf_path: Path) -> None:
     from needs_assessment import report as report_mod
 
+    _checkpoint("report_pdf")
     report_mod.write_pdf(html_path.read_text(encoding="utf-8"), pdf_path, base_url=html_path.parent)
 
 
@@ -248,6 +264,21 @@ def _render_reviewer_page(notebook_path: Path) -> None:
     from needs_assessment import report as report_mod
 
     report_mod.render_reviewer_html(notebook_path, notebook_path.with_suffix(".html"))
+
+
+def _exit_with_parent() -> None:
+    """Worker initialiser: end this worker when the process that made it is gone.
+
+    A run killed with SIGKILL cannot clean up; its kernels notice by themselves
+    (ipykernel polls its parent) and so do these workers, so nothing is left running."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _warm_publisher() -> None:
@@ -261,7 +292,8 @@ class _Publisher:
     """CPU-bound publishing (PDF layout, reviewer pages) in worker processes, so it runs
     beside the notebooks and beside the tables instead of after them.
 
-    A ``ProcessPoolExecutor`` (forkserver: no fork of a threaded parent); inside a daemonic
+    A ``ProcessPoolExecutor`` (spawn: no fork of a threaded parent, and workers are the
+    run's own children, so they can notice when it dies); inside a daemonic
     process, which may not start children (e.g. a Dask worker), a thread pool instead.
     """
 
@@ -271,8 +303,10 @@ class _Publisher:
         if multiprocessing.current_process().daemon:
             self.pool: Any = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish")
         else:
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_exit_with_parent
+            )
         self.futures: dict[str, Future] = {}
         self.pool.submit(_warm_publisher)
 
@@ -537,7 +571,7 @@ def _run_locked(
         _say(
             f"Removed what {len(leftovers)} interrupted earlier run(s) left behind: "
             + ", ".join(str(p) for p in leftovers),
-            quiet,
+            quiet=False,  # shown even with --quiet: the analyst should know a run crashed
         )
     try:
         deps = notebook_dependencies(params.notebooks, notebooks_dir)
@@ -619,6 +653,7 @@ def _run_locked(
             inputs=input_hashes,
             jobs=jobs,
         )
+        _checkpoint("final_move")
         os.replace(build_dir, final_dir)
     except BaseException as exc:
         signals.hold()  # a second Ctrl-C must not cut the clean-up short
