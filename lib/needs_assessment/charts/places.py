@@ -278,7 +278,7 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         ax.set_ylabel(panel["ylabel"])
         note = panel.get("method_note")
         if note:
-            wrapped = _wrap(note, 95)
+            wrapped = _wrap(note, 95 if cols == 1 else 62)
             ax.set_title(panel["title"], fontsize=11, pad=8 + 10 * (wrapped.count("\n") + 1))
             ax.annotate(wrapped, (0.5, 1.0), xycoords="axes fraction", xytext=(0, 4),
                         textcoords="offset points", ha="center", va="bottom", fontsize=8,
