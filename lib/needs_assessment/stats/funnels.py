@@ -36,9 +36,13 @@ with a random-effects adjustment around a fixed target (``statsmodels``'
 mean, without Winsorising, so cannot reproduce FunnelPlotR's estimate). Evidence: with no
 Winsorising and the fixed-effect mean as target, phi and tau^2 reproduce the published
 Q = 152.2330 and tau^2 = 0.3088 of the BCG vaccine meta-analysis (metafor's tests, checked
-against Stata ``metan``); simulation (gamma-Poisson and beta-binomial areas) checks that
-phi and tau^2 are recovered and that adjusted limits keep roughly their nominal coverage
-(tests/test_stats_funnels_overdispersion.py).
+against Stata ``metan``). Seeded simulations of 150 areas (gamma-Poisson ratios and
+rates, negative-binomial and beta-binomial areas; tests/test_stats_funnels_overdispersion.py)
+show that without Winsorising (``trim=0``) phi and tau^2 are recovered to within 10-15% and
+adjusted 95% limits hold 93-97% of areas, against under 75% for unadjusted limits. With
+the default 10% Winsorising, tau^2 comes out at about 40% of its true value when every
+area follows the random-effects model, so the 95% limits hold about 85% of areas: the
+price of the published method's protection against a few outlying areas inflating phi.
 """
 
 from __future__ import annotations
@@ -297,8 +301,8 @@ def transform_indicator(value, *, transform: str) -> np.ndarray:
     ``'sqrt'``: sqrt(value) and ``'log'``: log(value), for a Poisson count relative to its
     expected value (observed / expected, or a rate divided by the target rate);
     ``'arcsine'``: arcsin(sqrt(value)) for a proportion in [0, 1]. Source: Spiegelhalter,
-    *Stat Med* 2005;24:1185-1202 (Appendix: transformations of proportions and Poisson
-    counts); FunnelPlotR ``transformed_zscore`` (``"CQC"`` square root and ``"SHMI"`` log
+    *Stat Med* 2005;24:1185-1202 (variance-stabilising transformations of proportions and
+    Poisson counts); FunnelPlotR ``transformed_zscore`` (``"CQC"`` square root and ``"SHMI"`` log
     for standardised ratios, arcsine for proportions).
     """
     transform = _check_scale(transform)
@@ -340,7 +344,7 @@ def null_standard_error(size, *, transform: str) -> np.ndarray:
     * log of the same: s = 1 / sqrt(E), since var(log O) ~ 1 / E;
     * arcsine-square-root of a proportion of n: s = 1 / (2 sqrt(n)).
 
-    Source: Spiegelhalter, *Stat Med* 2005;24:1185-1202 (Appendix); FunnelPlotR
+    Source: Spiegelhalter, *Stat Med* 2005;24:1185-1202; FunnelPlotR
     ``transformed_zscore``.
     """
     transform = _check_scale(transform)
@@ -376,8 +380,8 @@ def funnel_z_scores(
     denominator (so g(target) = g(1)): on the square-root scale z_i = 2 (sqrt(O_i) -
     sqrt(E_i)), on the log scale z_i = sqrt(E_i) log(O_i / E_i). For proportions
     y_i = numerator / denominator and s_i = 1 / (2 sqrt(denominator)). Source:
-    Spiegelhalter, *Stat Med* 2005;24:1185-1202 (section 2 and Appendix) and *Qual Saf
-    Health Care* 2005;14:347-351; FunnelPlotR ``transformed_zscore``.
+    Spiegelhalter, *Stat Med* 2005;24:1185-1202 and *Qual Saf Health Care*
+    2005;14:347-351; FunnelPlotR ``transformed_zscore``.
 
     ``target`` is on the natural scale (a proportion of 1, a rate per person): default 1
     for ratios (observed / expected), the pooled value sum(numerator) /
@@ -412,8 +416,8 @@ def winsorise(z, trim: float = 0.1) -> np.ndarray:
 
     Quantiles by linear interpolation (numpy's default, R's ``quantile`` type 7), as
     FunnelPlotR ``winsorisation`` (``trim_by = 0.1``); Spiegelhalter, *Qual Saf Health
-    Care* 2005;14:347-351 (a 10% Winsorised estimate of phi). ``trim = 0`` returns z
-    unchanged.
+    Care* 2005;14:347-351 and its online appendix ("set the lowest 100q% of z-scores to
+    Z_q, and the highest 100q% to Z_1-q"). ``trim = 0`` returns z unchanged.
     """
     trim = _check_trim(trim)
     z = np.asarray(z, dtype=float)
@@ -427,8 +431,8 @@ def dispersion_ratio(z, trim: float = 0.1) -> float:
     """Over-dispersion factor phi = (1 / I) sum(z_i^2) of the (Winsorised) z-scores.
 
     phi is near 1 when the areas vary only by chance. Source: Spiegelhalter, *Stat Med*
-    2005;24:1185-1202 (section 5) and *Qual Saf Health Care* 2005;14:347-351; FunnelPlotR
-    ``phi_func`` after ``winsorisation``.
+    2005;24:1185-1202 and *Qual Saf Health Care* 2005;14:347-351; FunnelPlotR ``phi_func``
+    after ``winsorisation``.
 
     Winsorising the 10% at each end pulls phi below 1 when there is no over-dispersion
     (to about 0.68 for normal z-scores) and below its true value when there is some; it
@@ -445,9 +449,12 @@ def overdispersion_test(phi: float, n_units: int) -> tuple[float, int, float]:
     degrees of freedom (I = number of areas).
 
     Returns ``(statistic, df, p_value)``; the p-value is NaN for fewer than 2 areas.
-    Source: Spiegelhalter, *Stat Med* 2005;24:1185-1202 (section 5: I phi is approximately
-    chi-squared under the null) and *Qual Saf Health Care* 2005;14:347-351; I - 1 degrees
-    of freedom as the expectation I - 1 used in :func:`between_unit_variance`.
+    With no over-dispersion, I x phi = sum(z_i^2) is approximately chi-squared (Pearson's
+    dispersion test; Spiegelhalter, *Stat Med* 2005;24:1185-1202 and *Qual Saf Health
+    Care* 2005;14:347-351). I - 1 degrees of freedom, the expectation I - 1 that
+    :func:`between_unit_variance` subtracts. Given a Winsorised phi (about 0.68 with no
+    over-dispersion) the test is conservative: it rarely finds over-dispersion by chance
+    and needs more of it to find it.
     """
     stat = float(n_units * phi)
     df = int(n_units) - 1
@@ -461,8 +468,9 @@ def between_unit_variance(phi: float, se) -> float:
 
     tau^2 = max(0, (I phi - (I - 1)) / (sum(w) - sum(w^2) / sum(w))), w_i = 1 / s_i^2:
     the DerSimonian-Laird (1986) moment estimator with I phi in place of Cochran's Q.
-    Source: Spiegelhalter, *Qual Saf Health Care* 2005;14:347-351 (Appendix) and *Stat Med*
-    2005;24:1185-1202 (section 5.2); FunnelPlotR ``tau_func``. 0 for fewer than 2 areas
+    Source: Spiegelhalter, *Qual Saf Health Care* 2005;14:347-351 and *Stat Med*
+    2005;24:1185-1202; DerSimonian & Laird, *Control Clin Trials* 1986;7:177-188;
+    FunnelPlotR ``tau_func``. 0 for fewer than 2 areas
     (the between-area variance cannot be estimated from one area).
     """
     s = np.asarray(se, dtype=float)
@@ -709,8 +717,11 @@ def overdispersed_limits(
     * ``"additive"``: limits widened by tau^2 (unchanged when tau^2 = 0).
 
     Unadjusted limits use the same normal approximation on the transformed scale, so the
-    methods differ only in the adjustment. (For the Fingertips exact limits of the places
-    chapter use :func:`funnel_limits`.)
+    methods differ only in the adjustment. With the default ``trim=0.1`` the adjusted
+    limits are narrower than a pure random-effects model would give (see the module
+    docstring: about 85% of such areas inside 95% limits); ``trim=0`` estimates tau^2
+    without that bias but lets a few extreme areas inflate it. (For the Fingertips exact
+    limits of the places chapter use :func:`funnel_limits`.)
 
     Parameters
     ----------
