@@ -233,7 +233,10 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
     """Funnel plots. Each panel: ``points`` and ``limits`` from
     :func:`needs_assessment.analysis.places.funnel_data`, ``title``, ``xlabel``,
     ``ylabel``, ``hidden`` (number of sub-areas left off to protect small counts),
-    optional ``decimals``. Sub-areas outside the 95% limits are labelled."""
+    optional ``decimals`` and optional ``method_note`` (how the limits were made, e.g.
+    :attr:`needs_assessment.stats.OverdispersedFunnel.method_note`: shown under the panel
+    title and added to the alt text; panels without one look as before). Sub-areas
+    outside the 95% limits are labelled."""
     n = len(panels)
     cols = min(n, 2)
     rows = math.ceil(n / cols)
@@ -273,7 +276,15 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         _label_points(ax, [(r.x, r.y, str(r.area_name)) for r in outside])
         ax.set_xlabel(panel["xlabel"])
         ax.set_ylabel(panel["ylabel"])
-        ax.set_title(panel["title"], fontsize=11)
+        note = panel.get("method_note")
+        if note:
+            wrapped = _wrap(note, 95 if cols == 1 else 62)
+            ax.set_title(panel["title"], fontsize=11, pad=8 + 10 * (wrapped.count("\n") + 1))
+            ax.annotate(wrapped, (0.5, 1.0), xycoords="axes fraction", xytext=(0, 4),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                        fontstyle="italic", color="#333333")
+        else:
+            ax.set_title(panel["title"], fontsize=11)
         dec = panel.get("decimals", 0)
         high = [f"{r.area_name} ({_fmt(r.y, dec)})" for r in outside if str(r.significance).startswith("High")]
         low = [f"{r.area_name} ({_fmt(r.y, dec)})" for r in outside if str(r.significance).startswith("Low")]
@@ -282,6 +293,8 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
             part += f" ({panel['hidden']} not shown to protect small numbers)"
         part += "; " + (f"above the 95% limit: {', '.join(high)}" if high else "none above the 95% limit")
         part += "; " + (f"below the 95% limit: {', '.join(low)}" if low else "none below the 95% limit")
+        if note:
+            part += f". {note.rstrip('.')}"
         alt_parts.append(part + ".")
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].set_axis_off()
