@@ -32,6 +32,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lib tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/nbstripout --verify notebooks/*.ipynb
 
 benchmark: $(STAMP)

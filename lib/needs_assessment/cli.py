@@ -41,7 +41,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from needs_assessment.data import InputDataError, load_area
+    from needs_assessment.data import InputDataError
+    from needs_assessment.inputs import load_area
 
     try:
         params = load_params(args.params, check_files=False)
@@ -58,7 +59,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from needs_assessment.data.synthetic import generate_area
+    from needs_assessment.synthetic import generate_area
 
     path = generate_area(args.variant, args.seed, Path(args.out), overwrite=args.overwrite)
     print(f"Synthetic {args.variant} area (seed {args.seed}) written to {path}")

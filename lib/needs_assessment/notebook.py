@@ -87,7 +87,7 @@ def _load_area(params: RunParams, run_dir: Path | None):
         if cached.is_file():
             with open(cached, "rb") as handle:
                 return pickle.load(handle)  # written by this run's own runner
-    from needs_assessment.data import load_area
+    from needs_assessment.inputs import load_area
 
     return load_area(params)
 
