@@ -8,9 +8,10 @@
 * :mod:`.sources`, :mod:`.geo`, :mod:`.people`, :mod:`.harms`: the published magnitudes
   and the geography, people and harms the generators are built from.
 
-This package depends on :mod:`needs_assessment.data` (and, for :mod:`.real`, on
-:mod:`needs_assessment.inputs` to load the real area); nothing below it imports it, and the
-chapters' analysis never sees the planted truth.
+The generators sit above the data contract: :mod:`.real` loads the real area with
+:mod:`needs_assessment.inputs`, and nothing in :mod:`needs_assessment.data` or the chapters
+(analysis, charts, report) imports this package, so the analysis never sees the planted
+truth.
 """
 
 from .areas import (
