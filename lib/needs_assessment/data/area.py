@@ -464,7 +464,7 @@ def load_area(
     if files.boundaries is None and public_paths.get("boundaries") is not None and want("boundaries"):
         _public_boundaries(public_paths["boundaries"], params, known, loaded, problems, sources)
     public = None
-    if build_public is not None and params.public_data is not None and geo is not None and not problems:
+    if params.public_data is not None and geo is not None and not problems:
         public = build_public(params, geo.df, want=wanted)
         problems.extend(public.problems)
         notes.extend(public.notes)
