@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := needs-assessment
 PYTEST_ARGS ?=
 
-.PHONY: report test setup lint clean-venv benchmark all-areas
+.PHONY: report test setup lint clean-venv benchmark all-areas batch
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,10 +32,14 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lib tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/nbstripout --verify notebooks/*.ipynb
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/pipeline_stages.py
+
+batch: $(STAMP)
+	$(VENV)/bin/needs-assessment batch --params 'params/*.yaml'
 
 all-areas: $(STAMP)
 	for p in params/*.yaml; do $(VENV)/bin/needs-assessment run --params $$p || exit 1; done

@@ -63,7 +63,7 @@ def main() -> int:
         return out
 
     if not (directory / "geography.csv").exists():
-        from needs_assessment.data.synthetic import generate_area
+        from needs_assessment.synthetic import generate_area
 
         step("generate national area (once)", lambda: generate_area("national", args.seed, directory))
     tracemalloc.start()

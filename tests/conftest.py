@@ -40,7 +40,7 @@ def synthetic_params(tmp_path_factory):
     temporary folder, so tests never depend on what happens to be in data/synthetic/."""
     import yaml
 
-    from needs_assessment.data.synthetic import generate_area
+    from needs_assessment.synthetic import generate_area
 
     made: dict[str, Path] = {}
 

@@ -12,8 +12,8 @@ import pytest
 
 from needs_assessment.analysis import access as acc
 from needs_assessment.analysis import common
-from needs_assessment.data.synthetic import PLANTED
 from needs_assessment.stats import compare_with_benchmark
+from needs_assessment.synthetic import PLANTED
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = {"county": "params/default.yaml", "unitary": "params/anytown.yaml"}

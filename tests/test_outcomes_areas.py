@@ -9,8 +9,8 @@ import pytest
 
 from needs_assessment.analysis import outcomes as oc
 from needs_assessment.data import load_area
-from needs_assessment.data.synthetic import PLANTED
 from needs_assessment.params import load_params
+from needs_assessment.synthetic import PLANTED
 
 #: Successful completion rates the generator is calibrated to (completions in the year /
 #: in treatment; data/README.md (synthetic areas) [S22]).

@@ -10,7 +10,7 @@ import pytest
 
 from needs_assessment.analysis import people as ppl
 from needs_assessment.analysis.common import in_treatment
-from needs_assessment.data.synthetic import PLANTED
+from needs_assessment.synthetic import PLANTED
 
 GEOGRAPHY = pd.DataFrame(
     {

@@ -10,8 +10,8 @@ import pytest
 
 from needs_assessment.analysis import places as pl
 from needs_assessment.data import load_area
-from needs_assessment.data.synthetic import PLANTED
 from needs_assessment.params import load_params
+from needs_assessment.synthetic import PLANTED
 
 REPETITIONS = 20_000  # enough for stable 95% limits; the notebook uses 100,000
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from needs_assessment.analysis import prevalence as prev
-from needs_assessment.data.synthetic import PLANTED
+from needs_assessment.synthetic import PLANTED
 
 GEOGRAPHY = pd.DataFrame(
     {
@@ -100,7 +100,7 @@ def county(synthetic_params):
 
 
 def test_capture_recapture_interval_covers_the_true_hidden_total(county):
-    from needs_assessment.data.synthetic import simulate_area
+    from needs_assessment.synthetic import simulate_area
 
     params, _, result = county
     truth = simulate_area(params.data.synthetic.variant, params.data.synthetic.seed).truth

@@ -112,3 +112,13 @@ def test_shipped_real_area_params(project_root, name, code, structure, level, re
     assert params.notebooks[:2] == ["01_area_profile.ipynb", "01b_published_harms.ipynb"]
     assert (params.period.start_year, params.period.end_year) == (2022, 2024)
     assert (params.public_data.crime is not None) == (name == "tower-hamlets")
+
+
+def test_the_data_contract_needs_the_public_builder_passed_in(tmp_path):
+    """data/ never imports public_data/: a real area loaded without the builder fails plainly
+    and names the loader that passes it (needs_assessment.inputs.load_area)."""
+    from needs_assessment.data import load_area
+
+    params = load_params(_write(tmp_path, _base()), check_files=False)
+    with pytest.raises(ValueError, match=r"needs build_public.*needs_assessment\.inputs\.load_area"):
+        load_area(params)

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from needs_assessment.analysis import published as pub
-from needs_assessment.data import SCHEMAS, check_frame, load_area
+from needs_assessment.data import SCHEMAS, check_frame
+from needs_assessment.inputs import load_area
 from needs_assessment.params import load_params
 from needs_assessment.public_data import readers as R
 

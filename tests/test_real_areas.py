@@ -36,7 +36,7 @@ def _params_copy(project_root: Path, reference_dir: Path, tmp: Path, name: str) 
 # ------------------------------------------------------------------------------ illustrative records
 @pytest.fixture(scope="module")
 def tower_hamlets(project_root, reference_dir, tmp_path_factory):
-    from needs_assessment.data import load_area
+    from needs_assessment.inputs import load_area
 
     tmp = tmp_path_factory.mktemp("th")
     params = load_params(_params_copy(project_root, reference_dir, tmp, "tower-hamlets"), check_files=False)
@@ -47,7 +47,7 @@ def tower_hamlets(project_root, reference_dir, tmp_path_factory):
 
 
 def test_illustrative_records_are_deterministic_and_on_real_small_areas(tower_hamlets):
-    from needs_assessment.data.synthetic_real import simulate_onto_public
+    from needs_assessment.synthetic.real import simulate_onto_public
 
     params, area = tower_hamlets
     one = simulate_onto_public(area, seed=7, year=2024)
@@ -62,7 +62,7 @@ def test_illustrative_records_are_deterministic_and_on_real_small_areas(tower_ha
 
 
 def test_illustrative_need_follows_population_and_deprivation_only(tower_hamlets):
-    from needs_assessment.data.synthetic_real import ONTO_PUBLIC, simulate_onto_public
+    from needs_assessment.synthetic.real import ONTO_PUBLIC, simulate_onto_public
 
     params, area = tower_hamlets
     people = simulate_onto_public(area, seed=11, year=2024)["people"]

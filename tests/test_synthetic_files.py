@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from needs_assessment.data import synthetic
-from needs_assessment.data.synthetic import EXTRACT_DATE, PLANTED, generate_area
+from needs_assessment.synthetic import EXTRACT_DATE, PLANTED, generate_area
+from needs_assessment.synthetic import areas as synthetic
 
 SEED = 20240521
 OTHER_SEED = 7

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from needs_assessment.data.synthetic import PLANTED, simulate_area
+from needs_assessment.synthetic import PLANTED, simulate_area
 
 SEED = 20240521
 OCU_GROUPS = ("opiate_and_crack", "opiate_only", "crack_only")

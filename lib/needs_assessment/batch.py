@@ -26,51 +26,15 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from needs_assessment.batch_summary import AreaStatus, BatchOutcome
 
 __all__ = ["AreaStatus", "BatchOutcome", "expand_params", "run_area", "run_batch"]
 
 #: How often a lost worker's task is tried again (once), as the issue asks.
 ALLOWED_FAILURES = 1
-
-
-@dataclass
-class AreaStatus:
-    """What happened to one area of a batch (one row of ``batch.json``)."""
-
-    params_file: str
-    status: str  # "succeeded" | "failed"
-    area_name: str | None = None
-    area_slug: str | None = None
-    run_id: str | None = None
-    run_dir: str | None = None
-    report_html: str | None = None
-    seconds: float | None = None
-    exit_code: int = 0
-    error: str | None = None
-    failed_dir: str | None = None
-    worker: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class BatchOutcome:
-    batch_id: str
-    batch_dir: Path
-    areas: list[AreaStatus]
-    seconds: float
-    scheduler: str
-    workers: int
-    summary_html: Path | None = None
-    failures: list[AreaStatus] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
 
 def expand_params(patterns: Sequence[str]) -> list[Path]:
@@ -105,6 +69,7 @@ def run_area(
     try:
         params = load_params(params_file, check_files=False)
         status.area_name, status.area_slug = params.area.name, params.area.slug
+        status.disclosure_threshold = params.disclosure.threshold
         outcome = run_assessment(params_file, outputs_dir=outputs_dir, quiet=True, jobs=jobs, run_id=run_id,
                                  wait_seconds=3600)
     except ParamsError as exc:
@@ -241,7 +206,7 @@ def run_batch(
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    from needs_assessment.batch_summary import publish_batch_summary, batch_root
+    from needs_assessment.batch_summary import batch_root, publish_batch_summary
     from needs_assessment.execution import available_cores
 
     started = dt.datetime.now(dt.UTC)

@@ -3,9 +3,11 @@
 Commands
 --------
 run                 execute the assessment described by a params file and publish it
+batch               run many areas on Dask (a local cluster, or --scheduler) and compare them
 install-kernel      register the workbook's Jupyter kernel in this environment
 validate            check a params file and every input it names, without running anything
 generate-data       write a built-in synthetic area (deterministic from its seed)
+generate-areas      write params for N synthetic areas (counties and boroughs, own seeds)
 fetch-public-data   download the published datasets a real area reads (public_data_dir)
 
 Exit codes: 0 success; 1 a notebook or the publishing step failed; 2 the params file is
@@ -44,6 +46,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from needs_assessment.batch import expand_params, run_batch
+
+    try:
+        files = expand_params(args.params)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    outcome = run_batch(
+        files, workers=args.workers, scheduler=args.scheduler, outputs_dir=args.outputs_dir,
+        jobs_per_area=args.jobs_per_area, quiet=args.quiet,
+    )
+    print(f"Batch:   {outcome.batch_dir}")
+    print(f"Summary: {outcome.summary_html}")
+    ok = len(outcome.areas) - len(outcome.failures)
+    print(f"Areas:   {ok} published, {len(outcome.failures)} failed, {outcome.seconds:,.0f} s")
+    for failure in outcome.failures:
+        first = (failure.error or "").strip().splitlines()
+        print(f"error: {failure.area_slug or failure.params_file}: {first[0] if first else 'failed'}",
+              file=sys.stderr)
+    return 0 if outcome.ok else 1
+
+
+def _cmd_generate_areas(args: argparse.Namespace) -> int:
+    from needs_assessment.synthetic.batch import write_batch_params
+
+    notebooks = [n.strip() for n in args.notebooks.split(",")] if args.notebooks else None
+    try:
+        paths = write_batch_params(
+            args.count, args.out, data_dir=args.data_dir, outputs_dir=args.outputs_dir,
+            seed=args.seed, notebooks=notebooks,
+        )
+    except (FileExistsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(paths)} params files written to {args.out}; run them with:\n"
+          f"  needs-assessment batch --params '{Path(args.out) / '*.yaml'}'")
+    return 0
+
+
 def _cmd_install_kernel(args: argparse.Namespace) -> int:
     from needs_assessment.kernel import install_kernel_spec
 
@@ -53,7 +95,8 @@ def _cmd_install_kernel(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from needs_assessment.data import InputDataError, load_area
+    from needs_assessment.data import InputDataError
+    from needs_assessment.inputs import load_area
 
     try:
         params = load_params(args.params, check_files=False)
@@ -70,7 +113,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from needs_assessment.data.synthetic import generate_area
+    from needs_assessment.synthetic import generate_area
 
     path = generate_area(args.variant, args.seed, Path(args.out), overwrite=args.overwrite)
     print(f"Synthetic {args.variant} area (seed {args.seed}) written to {path}")
@@ -119,6 +162,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="if another run of the same area is in progress, wait up to this long "
                           "for it instead of refusing at once")
     run.set_defaults(func=_cmd_run)
+
+    batch = sub.add_parser("batch", help="run many areas on Dask and compare them")
+    batch.add_argument("--params", required=True, nargs="+", metavar="FILE",
+                       help="params files or glob patterns, e.g. 'params/*.yaml'")
+    batch.add_argument("--workers", type=int, default=None,
+                       help="worker processes of the local cluster (default: the cores available)")
+    batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="use an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    batch.add_argument("--outputs-dir", help="override every area's outputs_dir (and the batch's)")
+    batch.add_argument("--jobs-per-area", type=int, default=1,
+                       help="notebooks each area runs at once (default 1: the areas fill the cores)")
+    batch.add_argument("--quiet", action="store_true", help="no progress display")
+    batch.set_defaults(func=_cmd_batch)
+
+    areas = sub.add_parser("generate-areas", help="write params for N synthetic areas")
+    areas.add_argument("--count", type=int, required=True)
+    areas.add_argument("--out", required=True, help="folder for the params files")
+    areas.add_argument("--data-dir", help="folder for the areas' generated data (default <out>/data)")
+    areas.add_argument("--outputs-dir", help="outputs_dir of the areas (default the shipped params')")
+    areas.add_argument("--seed", type=int, default=20240521, help="area i gets seed + i")
+    areas.add_argument("--notebooks", help="comma-separated chapters to run (default all)")
+    areas.set_defaults(func=_cmd_generate_areas)
 
     kernel = sub.add_parser("install-kernel", help="register the workbook's Jupyter kernel")
     kernel.add_argument("--name", default="needs-assessment")

@@ -75,7 +75,7 @@ def _load_area(params: RunParams):
     cached = os.environ.get(AREA_CACHE_ENV)
     if cached and Path(cached).is_dir():
         return load_area_cache(Path(cached))  # validated by this run's own runner
-    from needs_assessment.data import load_area
+    from needs_assessment.inputs import load_area
 
     return load_area(params)
 

@@ -148,7 +148,7 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
     read fails the run) and the validated area."""
     synthetic = params.data.synthetic
     if synthetic is not None and not (params.data.directory / (params.data.files.geography or "")).is_file():
-        from needs_assessment.data.synthetic import generate_area
+        from needs_assessment.synthetic import generate_area
 
         _say(
             f"Generating the synthetic {synthetic.variant} area (seed {synthetic.seed}) "
@@ -161,7 +161,7 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
         )
     illustrative = params.data.illustrative
     if illustrative is not None and params.illustrative_pending():
-        from needs_assessment.data.synthetic_real import generate_onto_public
+        from needs_assessment.synthetic.real import generate_onto_public
 
         if params.public_data_dir is not None and not params.public_data_dir.is_dir():
             params.check_inputs_exist()  # says how to point public_data_dir at the data
@@ -173,7 +173,8 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
         clock.run("generate_illustrative_data", lambda: generate_onto_public(params))
     params.check_inputs_exist()
 
-    from needs_assessment.data import InputDataError, load_area
+    from needs_assessment.data import InputDataError
+    from needs_assessment.inputs import load_area
 
     def validate():
         try:

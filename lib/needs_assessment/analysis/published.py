@@ -1,7 +1,7 @@
 """Published harms: ONS deaths related to drug poisoning and NHS Digital drug-related
 hospital admissions, for a real area, its districts, its region and England.
 
-Inputs are the published local-authority series that :func:`needs_assessment.data.load_area`
+Inputs are the published local-authority series that :func:`needs_assessment.inputs.load_area`
 puts in ``AreaData.published`` (see :mod:`needs_assessment.public_data.build`):
 
 * ``drug_poisoning_deaths``: annual registrations by authority (``area_code, area_name,

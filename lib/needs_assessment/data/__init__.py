@@ -4,8 +4,18 @@
 >>> area = load_area(params)          # every configured dataset, validated together
 >>> area.has("crime"), area.treatment_episodes.shape
 
+* :mod:`.schemas`: the contract, every dataset's canonical columns, types and rules in
+  one module; :mod:`.codes`: the allowed codes and their labels;
+* :mod:`.loaders`: one module per dataset family reading the layouts analysts have
+  (ONS, MHCLG, NDTMS-like, police.uk, Fingertips) into the contract;
+* :mod:`.area`: :func:`load_area`, every configured file plus the cross-dataset checks;
+* :mod:`.errors`: :class:`InputDataError`.
+
 Every failure is an :class:`InputDataError` naming the file, column, spreadsheet rows and
 what was expected. See ``data/README.md`` for the contract and accepted source layouts.
+This package imports nothing from the rest of the workbook but ``params`` (for types): a
+real area's public-data builder is passed in (:func:`needs_assessment.inputs.load_area`),
+and the synthetic generators live in :mod:`needs_assessment.synthetic`.
 """
 
 from .area import DATASETS, AreaData, load_area

@@ -24,35 +24,23 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputDataError, Problem
-from .loaders import (
-    _Display,
-    _display_name,
-    _load_admissions,
-    _load_boundaries,
-    _load_characteristics,
-    _load_comparators,
-    _load_crime,
-    _load_deaths,
-    _load_geography,
-    _load_linkable_list,
-    _load_population,
-    _load_prison_releases,
-    _load_services,
-    _load_treatment_episodes,
-    _Prov,
-    _quote,
-)
+from .loaders._core import _Display, _display_name, _Prov, _quote
+from .loaders.context import _load_comparators, _load_services
+from .loaders.geography import _load_boundaries, _load_geography, _load_public_geography
+from .loaders.harms import _load_admissions, _load_crime, _load_deaths
+from .loaders.population import _load_characteristics, _load_population
+from .loaders.records import _load_linkable_list, _load_prison_releases, _load_treatment_episodes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..params import RunParams
 
-__all__ = ["AreaData", "DATASETS", "load_area"]
+__all__ = ["AreaData", "DATASETS", "PublicBuild", "PublicBuilder", "load_area"]
 
 #: Dataset attributes of :class:`AreaData` (``linkable_lists`` is a dict of frames).
 DATASETS = (
@@ -124,6 +112,29 @@ class AreaData:
             elif value is not None:
                 parts.append(f"{name}={len(value):,} rows")
         return f"AreaData({', '.join(parts)})"
+
+
+@dataclass
+class PublicBuild:
+    """What a public-data builder hands back for one area: the datasets it built from
+    published statistics (``None`` when not built), ``AreaData.published``, notes for the
+    analyst, the files read and every problem found (raised with the others)."""
+
+    population: pd.DataFrame | None = None
+    characteristics: pd.DataFrame | None = None
+    crime: pd.DataFrame | None = None
+    published: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    sources: dict[str, Path] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class PublicBuilder(Protocol):
+    """Builds a real area's datasets from ``params.public_data``, given its (already filtered)
+    geography; :func:`needs_assessment.public_data.build.build_public` is the one in use."""
+
+    def __call__(self, params: RunParams, geography: pd.DataFrame, *,
+                 want: set[str] | None = None) -> PublicBuild: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,9 +328,7 @@ def _frame_prov(frame: pd.DataFrame, name: str) -> _Prov:
 
 
 def _public_geography(params, paths, upper_tier, problems, sources):
-    """Geography from the ONS lookup + IoD File 7 in public_data_dir (see public_data.build)."""
-    from needs_assessment.public_data.build import load_public_geography
-
+    """Geography from the ONS lookup + IoD File 7 in public_data_dir."""
     lookup, imd = paths.get("lookup"), paths.get("imd")
     for key, path in (("lookup", lookup), ("imd", imd)):
         if path is None or not path.exists():
@@ -329,7 +338,7 @@ def _public_geography(params, paths, upper_tier, problems, sources):
     if problems:
         return None, None
     try:
-        df, prov, colmap, national = load_public_geography(
+        df, prov, colmap, national = _load_public_geography(
             lookup, imd, root=params.public_data_dir, upper_tier=upper_tier)
     except InputDataError as exc:
         problems.extend(exc.problems)
@@ -365,12 +374,24 @@ def load_area(
     *,
     today: dt.date | None = None,
     only: Iterable[str] | None = None,
+    build_public: PublicBuilder | None = None,
 ) -> AreaData:
     """Load and validate every dataset configured in ``params.data.files``.
 
     ``only`` limits loading to some datasets (geography is always loaded: the checks need
     it). Raises :class:`InputDataError` listing every problem in every file.
+
+    When the params have a ``public_data`` section, the geography and boundaries are read
+    from ``public_data_dir`` here, and ``build_public`` builds the rest (population,
+    characteristics, crime, ``AreaData.published``). It is passed in because the public-data
+    builders sit above this package and use it; :func:`needs_assessment.inputs.load_area`
+    passes :func:`needs_assessment.public_data.build.build_public`.
     """
+    if params.public_data is not None and build_public is None:
+        raise ValueError(
+            "params have a public_data section, so load_area needs build_public (the public-data "
+            "builder); load a real area with needs_assessment.inputs.load_area, which passes it"
+        )
     started = time.perf_counter()
     today = today or dt.date.today()
     files = params.data.files
@@ -444,8 +465,6 @@ def load_area(
         _public_boundaries(public_paths["boundaries"], params, known, loaded, problems, sources)
     public = None
     if params.public_data is not None and geo is not None and not problems:
-        from needs_assessment.public_data.build import build_public
-
         public = build_public(params, geo.df, want=wanted)
         problems.extend(public.problems)
         notes.extend(public.notes)

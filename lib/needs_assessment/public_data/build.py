@@ -1,13 +1,13 @@
-"""Build an area's canonical datasets from the published files in ``public_data_dir``.
+"""Build a real area's canonical datasets from the published files in ``public_data_dir``.
 
-Called by :func:`needs_assessment.data.load_area` when the params have a ``public_data``
-section. Everything is read from ``public_data_dir`` at every run and transformed in
-memory; nothing is copied into the repository or into ``data/``.
+:func:`build_public` is passed to :func:`needs_assessment.data.load_area` by
+:func:`needs_assessment.inputs.load_area` when the params have a ``public_data`` section
+(the data contract never imports this package). Everything is read from
+``public_data_dir`` at every run and transformed in memory; nothing is copied into the
+repository or into ``data/``. The geography (ONS LSOA 2021 -> ward -> LAD lookup joined to
+the MHCLG IoD 2025 File 7) and the LSOA boundaries are published layouts the data loaders
+read themselves (:mod:`needs_assessment.data.loaders.geography`); this module builds:
 
-* **geography**: the ONS LSOA 2021 -> ward -> LAD (-> UTLA, region) best-fit lookup
-  joined to the MHCLG IoD 2025 File 7 (the national file may be used as is);
-* **boundaries**: ONS LSOA 2021 BGC polygons (GeoJSON in EPSG:4326 is reprojected to
-  British National Grid, EPSG:27700, so distances and areas are in metres);
 * **population**: see :mod:`.population`;
 * **characteristics**: Census 2021 residents by protected characteristic for each
   reporting area (ward or district) and the whole area, in the canonical codes;
@@ -23,13 +23,13 @@ Every canonical frame is validated with the same pandera schema as an analyst's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from needs_assessment.data import check_frame, load_crime, load_population
+from needs_assessment.data.area import PublicBuild
 from needs_assessment.data.errors import InputDataError, Problem
 
 from . import readers as R
@@ -38,7 +38,7 @@ from .population import build_population
 if TYPE_CHECKING:  # pragma: no cover
     from needs_assessment.params import RunParams
 
-__all__ = ["PublicBuild", "build_public", "load_public_geography", "population_years"]
+__all__ = ["PublicBuild", "build_public", "population_years"]
 
 CENSUS_YEAR = 2021
 
@@ -48,62 +48,6 @@ def population_years(params: RunParams) -> list[int]:
     earlier period years (all carry the Census 2021 figures)."""
     start = min(CENSUS_YEAR, params.period.start_year)
     return list(range(start, max(params.period.end_year, CENSUS_YEAR) + 1))
-
-
-def load_public_geography(lookup: Path, imd: Path, *, root: Path, upper_tier: tuple[str, str] | None):
-    """Canonical geography from the ONS lookup and the IoD File 7 (two files).
-
-    Returns ``(frame, provenance, column map)`` like the other loaders, provenance
-    pointing at the lookup's rows.
-    """
-    from needs_assessment.data import loaders as L
-    from needs_assessment.data.schemas import geography_schema
-
-    dataset = "geography"
-    lookup_table = L._read_table(lookup, L._display_name(lookup, root), dataset, L._GEO_LOOKUP_SPECS)
-    coll = L._Collector(dataset)
-    colmap = L._map_columns(lookup_table, L._GEO_LOOKUP_SPECS, coll)
-    coll.raise_if_any()
-    df = L._parse(lookup_table, L._GEO_LOOKUP_SPECS, colmap, coll)
-    df = L._fill_upper_tier(df, colmap, upper_tier)
-    imd_specs = (L._GEO_LOOKUP_SPECS[0], *L._GEO_IMD_SPECS)
-    imd_table = L._read_table(imd, L._display_name(imd, root), dataset, imd_specs)
-    imd_map = L._map_columns(imd_table, imd_specs, coll)
-    coll.raise_if_any()
-    imd_df = L._parse(imd_table, imd_specs, imd_map, coll)
-    coll.raise_if_any()
-    imd_df = imd_df.drop_duplicates("small_area_code").set_index("small_area_code")
-    missing = ~df["small_area_code"].isin(imd_df.index)
-    if missing.any():
-        pos = np.flatnonzero(missing.to_numpy())
-        coll.add_at(lookup_table.prov, pos,
-                    f"no deprivation (IMD) row in {imd_table.name} for small area(s) "
-                    f"{L._quote(df['small_area_code'].iloc[pos])} (expected every small area of the lookup; "
-                    "use LSOAs and IMD of the same vintage: IMD 2025 is on 2021 LSOAs)",
-                    L._Display(colmap)("small_area_code"), None)
-        coll.raise_if_any()
-    df["imd_score"] = df["small_area_code"].map(imd_df["imd_score"]).astype("float64")
-    df["imd_rank"] = df["small_area_code"].map(imd_df["imd_rank"]).astype("Int64")
-    df["imd_decile"] = df["small_area_code"].map(imd_df["imd_decile"]).astype("int64")
-    schema = geography_schema()
-    df = df[list(schema.columns)]
-    L._validate(df, schema, lookup_table.prov, colmap, coll)
-    coll.raise_if_any()
-    national = imd_df[["imd_decile"]].reset_index()
-    return df, lookup_table.prov, colmap, national
-
-
-@dataclass
-class PublicBuild:
-    """Datasets built from public data for one area."""
-
-    population: pd.DataFrame | None = None
-    characteristics: pd.DataFrame | None = None
-    crime: pd.DataFrame | None = None
-    published: dict[str, pd.DataFrame] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    sources: dict[str, Path] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
 
 
 def _try(build: PublicBuild, key: str, func, *args, **kwargs) -> Any:
@@ -214,9 +158,6 @@ def _characteristics(geography: pd.DataFrame, params: RunParams, paths: dict[str
 def build_public(params: RunParams, geography: pd.DataFrame, *, want: set[str] | None = None) -> PublicBuild:
     """Population, characteristics, crime and published indicators of the area whose
     (already filtered) ``geography`` is given, from ``params.public_data``."""
-    from needs_assessment.data import check_frame
-    from needs_assessment.data.loaders import _load_crime, _load_population
-
     build = PublicBuild()
     root = params.public_data_dir
     paths = params.public_data_paths()
@@ -245,8 +186,7 @@ def build_public(params: RunParams, geography: pd.DataFrame, *, want: set[str] |
             sex_age = _try(build, "public_data.census_sex_age_16plus", R.read_sex_age_16plus,
                            paths["census_sex_age_16plus"], root=root)
         if paths.get("small_area_age") is not None:
-            loaded = _try(build, "public_data.small_area_age", _load_population, paths["small_area_age"], root=root)
-            sape = None if loaded is None else loaded[0]
+            sape = _try(build, "public_data.small_area_age", load_population, paths["small_area_age"], root=root)
         if paths.get("lsoa11_to_lsoa21") is not None:
             lookup = _try(build, "public_data.lsoa11_to_lsoa21", R.read_lsoa11_to_lsoa21,
                           paths["lsoa11_to_lsoa21"], root=root)
@@ -302,10 +242,10 @@ def build_public(params: RunParams, geography: pd.DataFrame, *, want: set[str] |
 
     # ------------------------------------------------------------------ crime
     if files.crime is None and paths.get("crime") is not None and wanted("crime"):
-        loaded = _try(build, "public_data.crime", _load_crime, paths["crime"], root=root,
-                      small_areas=pd.Index(geography["small_area_code"]))
-        if loaded is not None:
-            build.crime = loaded[0]
+        crime = _try(build, "public_data.crime", load_crime, paths["crime"], root=root,
+                     small_areas=pd.Index(geography["small_area_code"]))
+        if crime is not None:
+            build.crime = crime
             build.sources["public_data.crime"] = paths["crime"]
             types = sorted(build.crime["crime_type"].astype(str).unique())
             months = build.crime["month"]

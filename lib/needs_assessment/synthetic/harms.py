@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from needs_assessment.data import synthetic_sources as src
-from needs_assessment.data.synthetic_geo import lonlat, place_names
-from needs_assessment.data.synthetic_people import deprivation_multiplier
+from needs_assessment.synthetic import sources as src
+from needs_assessment.synthetic.geo import lonlat, place_names
+from needs_assessment.synthetic.people import deprivation_multiplier
 
 SEXES = ("female", "male")  # order of the population columns (F0..F90, M0..M90)
 BAND_OF_AGE = np.minimum(np.arange(91) // 5, 18)

@@ -31,7 +31,7 @@ import shapely
 from pyproj import Transformer
 from scipy.special import ndtr
 
-from needs_assessment.data.synthetic_sources import (
+from needs_assessment.synthetic.sources import (
     ENGLAND_SMALL_AREAS,
     IMD_PERCENTILE_KNOTS,
     IMD_SCORE_AT_PERCENTILE,

@@ -3,7 +3,7 @@
 Every number here is either copied from a published source or rounded from one; the source
 of each is given in ``data/README.md`` (synthetic areas) under the key named in the comment
 (e.g. ``[S1]``). Nothing in this module is random: the generator in
-:mod:`needs_assessment.data.synthetic` draws from these shapes with a seeded generator.
+:mod:`needs_assessment.synthetic.areas` draws from these shapes with a seeded generator.
 """
 
 from __future__ import annotations

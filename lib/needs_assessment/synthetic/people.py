@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from needs_assessment.data import synthetic_sources as src
+from needs_assessment.synthetic import sources as src
 
 DAY0 = np.datetime64("1970-01-01", "D")
 
