@@ -201,8 +201,11 @@ def run_batch(
     jobs_per_area: int = 1,
     quiet: bool = False,
     batch_id: str | None = None,
+    task: Any = None,
 ) -> BatchOutcome:
-    """Run every area on Dask, then publish the batch summary."""
+    """Run every area on Dask, then publish the batch summary.
+
+    ``task`` replaces :func:`run_area` (same signature); the tests use it to kill workers."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
@@ -224,7 +227,7 @@ def run_batch(
         client, cluster = _client(scheduler, workers)
         try:
             futures = {
-                client.submit(run_area, str(path), outputs_dir=outputs, jobs=jobs_per_area,
+                client.submit(task or run_area, str(path), outputs_dir=outputs, jobs=jobs_per_area,
                               key=f"area-{index}-{path.stem}", pure=False): path
                 for index, path in enumerate(runnable)
             }

@@ -224,7 +224,7 @@ def _status_frame(areas: Sequence[Any], batch_dir: Path) -> pd.DataFrame:
             "Status": "published" if area.status == "succeeded" else "failed",
             "Run": area.run_id or "",
             "Seconds": area.seconds,
-            "Error": (area.error or "").strip().splitlines()[0] if area.error else "",
+            "Error": " ".join((area.error or "").split()) or "[z]",
         })
     return pd.DataFrame(rows)
 
@@ -258,8 +258,8 @@ def _summary_html(areas, tables, figures, batch_id, started, seconds, scheduler,
             link = _link(area.report_html, batch_dir)
             detail = f"<a href='{e(link)}'>report for {name}</a>"
         else:
-            first = (area.error or "").strip().splitlines()
-            detail = e(first[0] if first else "failed")
+            lines = [line.strip() for line in (area.error or "failed").strip().splitlines() if line.strip()]
+            detail = "<br/>".join(e(line) for line in lines[:12])
         parts.append(f"<tr><th scope='row'>{name}</th><td>{'published' if area.status == 'succeeded' else 'FAILED'}"
                      f"</td><td class='num'>{area.seconds or 0:,.0f}</td><td>{detail}</td></tr>")
     parts.append("</tbody></table>")
