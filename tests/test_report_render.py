@@ -399,3 +399,42 @@ def test_importing_report_does_not_import_the_renderers():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_reviewer_page_is_what_nbconvert_would_make_with_the_same_template(tmp_path):
+    """The reviewer exporter skips HTMLExporter's BeautifulSoup pass and makes its two
+    edits (tabindex on code and output areas, placeholder alt on images) on the text; the
+    page must come out the same as nbconvert's own, element for element."""
+    import base64
+
+    from nbconvert import HTMLExporter
+
+    from needs_assessment.report import TEMPLATE_DIR
+
+    path = _notebook(tmp_path / "02_prevalence.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    buffer = io.BytesIO()
+    fig, ax = plt.subplots(figsize=(1, 1))
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "print('checked'); plt.show()",
+        execution_count=3,
+        outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="checked\n"),
+            nbformat.v4.new_output("display_data", data={
+                "image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "<Figure>"
+            }),
+        ],
+    ))
+    nbformat.write(nb, path)
+    out = tmp_path / "02_prevalence.html"
+    render_reviewer_html(path, out)
+    ours = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    stock_page, _ = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATE_DIR)], template_name="reviewer"
+    ).from_notebook_node(nb, resources={"metadata": {"name": "02_prevalence"}})
+    stock = BeautifulSoup(stock_page.replace('<html lang="en">', '<html lang="en-GB">'), "html.parser")
+    assert str(ours) == str(stock)
+    assert len(ours.select("div.jp-Cell-inputWrapper[tabindex='0']")) == 4  # 1 markdown, 3 code
+    assert ours.find("img", alt="No description has been provided for this image")

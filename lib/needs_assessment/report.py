@@ -81,6 +81,51 @@ def _exporter(name: str, **options) -> HTMLExporter:
     return cached
 
 
+# nbconvert's HTMLExporter re-parses every page it renders with BeautifulSoup to add
+# tabindex="0" to code and output areas (so keyboard users can scroll them) and a
+# placeholder alt to images that lack one; for the reviewers' pages that pass was 70% of
+# the time. The template's own markup is regular, so the same two edits are made here
+# on the text.
+_FOCUSABLE_AREA = re.compile(r'<div class="(?:jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)"')
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)")
+_NO_ALT = 'alt="No description has been provided for this image"'
+
+
+def _reviewer_exporter() -> HTMLExporter:
+    cached = getattr(_exporters, "reviewer", None)
+    if cached is not None:
+        return cached
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReviewerExporter(HTMLExporter):
+        """``HTMLExporter`` (nbconvert 7.17) without its BeautifulSoup pass."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # As HTMLExporter.from_notebook_node up to the render, then the text edits.
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight_code = self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            resources = self._init_resources(resources)
+            filter_data_type = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight_code)
+            self.register_filter("filter_data_type", filter_data_type)
+            page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            page = _FOCUSABLE_AREA.sub(r'\g<0> tabindex="0"', page)
+            page = _IMG_WITHOUT_ALT.sub(f"<img {_NO_ALT}", page)
+            return page, resources
+
+    cached = ReviewerExporter(extra_template_basedirs=[str(TEMPLATE_DIR)], template_name="reviewer")
+    _exporters.reviewer = cached
+    return cached
+
+
 def _chapter_exporter() -> HTMLExporter:
     return _exporter(
         "report",
@@ -245,6 +290,7 @@ def write_pdf(html_text: str, path: Path, *, base_url: Path) -> None:
     ``libharfbuzz-subset0``), which costs about half a second more and makes no
     difference to the file.
     """
+    import gc
     import logging
 
     from weasyprint import HTML
@@ -252,9 +298,18 @@ def write_pdf(html_text: str, path: Path, *, base_url: Path) -> None:
     # WeasyPrint logs every unsupported CSS property at WARNING; the report's CSS is
     # screen-and-print, so those messages are noise in the run log.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    HTML(string=html_text, base_url=str(base_url)).write_pdf(
-        str(path), pdf_variant="pdf/ua-1", uncompressed_pdf=False
-    )
+    # Laying out the report allocates some 600,000 objects, so the cyclic garbage
+    # collector would run hundreds of times, each pass also walking everything else the
+    # process holds. Paused, the PDF takes about 13% less time for 25 MB more memory.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        HTML(string=html_text, base_url=str(base_url)).write_pdf(
+            str(path), pdf_variant="pdf/ua-1", uncompressed_pdf=False
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def render_reviewer_html(notebook_path: Path, output_path: Path) -> None:
@@ -268,7 +323,7 @@ def render_reviewer_html(notebook_path: Path, output_path: Path) -> None:
 
     nb = nbformat.read(notebook_path, as_version=4)
     # The notebook's name becomes the page <title> (nbconvert writes "Notebook" without it).
-    body, _ = _exporter("reviewer").from_notebook_node(
+    body, _ = _reviewer_exporter().from_notebook_node(
         nb, resources={"metadata": {"name": Path(notebook_path).stem}}
     )
     # nbconvert accepts only two-letter language codes; the report says en-GB.
