@@ -100,8 +100,8 @@ def test_summary_html_and_workbook(batch_run):
     assert '<html lang="en-GB">' in text or "<html lang='en-GB'>" in text
     assert "FAILED" in text and "treatment_episodes.csv" in text
     assert "<script" not in text
-    assert 'alt="' in text and "No description has been provided" not in text
-    assert "funnel plot" in text
+    # Two published areas are too few for a funnel plot, and the page says so.
+    assert "No funnel plot: it needs at least three areas" in text
     from openpyxl import load_workbook
 
     book = load_workbook(batch_dir / "summary.xlsx")
@@ -161,3 +161,51 @@ def test_lost_worker_is_retried_once(tmp_path, project_root):
     lost = status[str(files[1])]
     assert lost.status == "failed" and "lost twice" in lost.error
     assert [f.params_file for f in outcome.failures] == [str(files[1])]
+
+
+# ------------------------------------------------------------- summary from recorded results
+def _fake_run(root: Path, slug: str, count: int, denominator: int) -> AreaStatus:
+    """A run folder holding only results.json, as a published run has it."""
+    run_dir = root / slug / "run"
+    run_dir.mkdir(parents=True)
+    value = count / denominator * 100
+    indicator = {
+        "key": "outcomes.continuity_of_care", "chapter": "outcomes",
+        "label": "Continuity of care after prison", "value": value, "lower": value - 1,
+        "upper": value + 1, "unit": "%", "count": count, "denominator": denominator,
+        "period": "2024", "area": slug, "outcome": "Increase engagement in drug and alcohol treatment",
+        "comparisons": [{"label": "England", "value": 40.7, "result": "Worse"}],
+    }
+    (run_dir / "results.json").write_text(json.dumps({"indicators": [indicator]}))
+    (run_dir / "report.html").write_text("<html></html>")
+    return AreaStatus(params_file=f"{slug}.yaml", status="succeeded", area_name=slug.title(),
+                      area_slug=slug, run_id="run", run_dir=str(run_dir),
+                      report_html=str(run_dir / "report.html"), seconds=1.0, disclosure_threshold=5)
+
+
+def test_summary_funnel_and_disclosure_control(tmp_path):
+    import datetime as dt
+
+    from needs_assessment.batch_summary import publish_batch_summary
+
+    sizes = [(3, 40), (90, 300), (120, 310), (60, 250), (200, 420), (75, 180)]
+    areas = [_fake_run(tmp_path, f"area-{i}", c, d) for i, (c, d) in enumerate(sizes)]
+    outcome = publish_batch_summary(
+        areas, root=tmp_path / "batch", started=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        seconds=5.0, scheduler="test", workers=1, batch_id="b1")
+    text = outcome.summary_html.read_text()
+    table = pd.read_csv(outcome.batch_dir / "tables" / "outcomes.continuity_of_care.csv", dtype=str)
+    small = table.set_index("Area").loc["Area-0"]
+    # A count of 3 is suppressed with the value and interval worked out from it.
+    assert (small[["Count", "Value", "Lower limit", "Upper limit"]] == "[c]").all()
+    assert float(table.set_index("Area").loc["Area-1", "Count"]) == 90
+    assert "funnel plot" in text and 'alt="' in text
+    assert "No description has been provided" not in text
+    assert "over-dispersion" in text  # the chart states which limits it draws
+    batch = json.loads((outcome.batch_dir / "batch.json").read_text())
+    assert batch["succeeded"] == 6 and batch["failed"] == 0
+    # A second publication of the same id never overwrites the first.
+    again = publish_batch_summary(
+        areas, root=tmp_path / "batch", started=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        seconds=5.0, scheduler="test", workers=1, batch_id="b1")
+    assert again.batch_dir.name == "b1-2"

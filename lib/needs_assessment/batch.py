@@ -159,7 +159,13 @@ def _client(scheduler: str | None, workers: int):
         return Client(scheduler), None
     # One retry of a task whose worker died (the default allows 3). Set before the
     # scheduler is made: it reads the setting when it starts.
-    dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
+    # A worker holds only the area it is running (saturation 1.0 with one thread): areas
+    # waiting stay with the scheduler, so a worker lost mid-area counts against that area
+    # alone, not against others queued behind it.
+    dask.config.set({
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        "distributed.scheduler.worker-saturation": 1.0,
+    })
     cluster = LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
         silence_logs=40,  # ERROR: a lost worker is reported by the batch itself
