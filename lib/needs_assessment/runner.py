@@ -141,11 +141,12 @@ def _say(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
-    """Generate the synthetic area if asked and absent, then load and validate every input.
+def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool, cache_dir: Path) -> dict[str, Any]:
+    """Generate the synthetic area if asked and absent, load and validate every input, and
+    write the validated area to ``cache_dir`` (Parquet, private).
 
     Returns the inputs' SHA-256 (taken before loading; a file changed while it was being
-    read fails the run) and the validated area."""
+    read fails the run), the stages' seconds, warnings and rows per dataset."""
     synthetic = params.data.synthetic
     if synthetic is not None and not (params.data.directory / (params.data.files.geography or "")).is_file():
         from needs_assessment.synthetic import generate_area
@@ -195,7 +196,53 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool):
             "published. Changed: " + "; ".join(changed) + ". Run again once the inputs are final.",
             exit_code=3,
         )
-    return hashes, area
+    from needs_assessment.workspace import save_area
+
+    clock.run("cache_validated_inputs", functools.partial(save_area, area, cache_dir))
+    return {"hashes": hashes, "seconds": clock.seconds, **_input_summary(area)}
+
+
+def _input_summary(area) -> dict[str, Any]:
+    """What the input checks noticed (warnings) and how much data each dataset held."""
+    rows = {}
+    for name in ("geography", "population", "treatment_episodes", "prison_releases", "deaths",
+                 "admissions", "crime", "comparators", "services", "characteristics"):
+        frame = getattr(area, name, None)
+        if frame is not None:
+            rows[name] = int(len(frame))
+    for name, frame in getattr(area, "linkable_lists", {}).items():
+        rows[f"linkable_lists.{name}"] = int(len(frame))
+    return {"warnings": list(getattr(area, "warnings", ())), "rows": rows}
+
+
+def _prepare_inputs_child(params: RunParams, cache_dir: Path, quiet: bool) -> dict[str, Any]:
+    """:func:`_prepare_inputs` in a process of its own, so the memory that generating and
+    validating a large area takes is given back when it ends, before any kernel starts.
+    Errors come back as data (an exception's extra attributes do not survive pickling)."""
+    clock = _StageClock()
+    try:
+        return _prepare_inputs(params, clock, quiet, cache_dir)
+    except RunFailed as exc:
+        return {"error": exc.message, "exit_code": exc.exit_code, "seconds": clock.seconds}
+    except ParamsError as exc:
+        return {"error": str(exc), "params_error": True, "seconds": clock.seconds}
+
+
+def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageClock, quiet: bool):
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:  # e.g. a Dask worker: no children allowed
+        summary = _prepare_inputs_child(params, cache_dir, quiet)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_exit_with_parent) as pool:
+            summary = pool.submit(_prepare_inputs_child, params, cache_dir, quiet).result()
+    clock.seconds.update(summary.get("seconds", {}))
+    if summary.get("params_error"):
+        raise ParamsError(summary["error"])
+    if "error" in summary:
+        raise RunFailed(summary["error"], exit_code=summary["exit_code"])
+    return summary
 
 
 def _report_context(params: RunParams, run_id: str, started: dt.datetime):
@@ -564,7 +611,6 @@ def _run_locked(
         PrivateWorkspace,
         remove_stale_builds,
         remove_stale_workspaces,
-        save_area,
     )
 
     leftovers = remove_stale_builds(area_dir) + remove_stale_workspaces()
@@ -579,18 +625,29 @@ def _run_locked(
     except ValueError as exc:
         raise ParamsError(f"Invalid params in {params.source_file}:\n  {exc}") from None
 
-    input_hashes, area = _prepare_inputs(params, clock, quiet)
+    ensure_kernel(params.kernel_name)
+    workspace = PrivateWorkspace.create(f"{params.area.slug}-{started:%Y%m%d-%H%M%S}")
+    area_cache = workspace.path / "area"
+    publisher: _Publisher | None = None
+    try:
+        publisher = _Publisher(jobs)  # its workers start up while the inputs are prepared
+        inputs = _prepare_inputs_isolated(params, area_cache, clock, quiet)
+    except BaseException:
+        signals.hold()
+        if publisher is not None:
+            publisher.close(abort=True)
+        workspace.remove()
+        raise
+    input_hashes = inputs["hashes"]
     run_id = run_id or new_run_id(area_dir, started)
     final_dir = area_dir / run_id
-    if final_dir.exists() or (area_dir / f"failed-{run_id}").exists():
-        raise RunFailed(f"Run folder {final_dir} already exists; runs are never overwritten.")
     build_dir = area_dir / f".building-{run_id}"
-    build_dir.mkdir(parents=True)
-    workspace: PrivateWorkspace | None = None
-    publisher: _Publisher | None = None
     registry = KernelRegistry()
     notebook_seconds: dict[str, float] = {}
     try:
+        if final_dir.exists() or (area_dir / f"failed-{run_id}").exists():
+            raise RunFailed(f"Run folder {final_dir} already exists; runs are never overwritten.")
+        build_dir.mkdir(parents=True)
         # The params as run, for the notebooks (relative paths already resolved) and readers.
         settings = params.model_dump(mode="json")
         (build_dir / "params.yaml").write_text(
@@ -598,15 +655,9 @@ def _run_locked(
             f"{params.source_file}\n" + yaml.safe_dump(settings, sort_keys=False),
             encoding="utf-8",
         )
-        ensure_kernel(params.kernel_name)
         _warm_matplotlib_cache()
-        workspace = PrivateWorkspace.create(f"{params.area.slug}-{run_id}")
-        area_cache = workspace.path / "area"
-        clock.run("cache_validated_inputs", functools.partial(save_area, area, area_cache))
-        _record_inputs(build_dir, area)
-        del area  # the notebooks read the private copy; free the memory before they run
+        _record_inputs(build_dir, inputs)
 
-        publisher = _Publisher(jobs)
         out_dir = build_dir / "notebooks"
         out_dir.mkdir()
         parameters = {"params_file": "params.yaml", "run_dir": ".", "settings": settings}
@@ -661,8 +712,7 @@ def _run_locked(
         registry.kill_all()
         if publisher is not None:
             publisher.close(abort=True)
-        if workspace is not None:
-            workspace.remove()
+        workspace.remove()
         if isinstance(exc, KeyboardInterrupt):
             exc = RunInterrupted("Stopped by Ctrl-C.", exit_code=130)
         failed_dir = _keep_failed(area_dir, build_dir, run_id, exc, params, started, clock,
@@ -717,22 +767,14 @@ def _keep_failed(area_dir, build_dir, run_id, exc, params, started, clock, noteb
         return build_dir
     return failed_dir
 
-def _record_inputs(build_dir: Path, area) -> None:
+def _record_inputs(build_dir: Path, inputs: dict[str, Any]) -> None:
     """What the input checks noticed (warnings) and how much data each dataset held, for
     the report's data quality section."""
     from needs_assessment.results import ResultsRecorder
 
     recorder = ResultsRecorder(build_dir, "inputs", title="Inputs")
-    recorder.value("warnings", list(getattr(area, "warnings", ())))
-    sizes = {}
-    for name in ("geography", "population", "treatment_episodes", "prison_releases", "deaths",
-                 "admissions", "crime", "comparators", "services", "characteristics"):
-        frame = getattr(area, name, None)
-        if frame is not None:
-            sizes[name] = int(len(frame))
-    for name, frame in getattr(area, "linkable_lists", {}).items():
-        sizes[f"linkable_lists.{name}"] = int(len(frame))
-    recorder.value("rows", sizes)
+    recorder.value("warnings", inputs["warnings"])
+    recorder.value("rows", inputs["rows"])
 
 
 def _point_latest(area_dir: Path, run_id: str) -> None:

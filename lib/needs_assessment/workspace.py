@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -285,20 +286,54 @@ def save_area(area: Any, folder: Path) -> Path:
     return folder
 
 
-def load_area_cache(folder: Path) -> Any:
-    """Read what :func:`save_area` wrote back into an ``AreaData``."""
+class _Deferred:
+    """A dataset not read yet: read from the cache on first use."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read):
+        self.read = read
+
+
+@functools.cache
+def _lazy_area_class():
+    from needs_assessment.data.area import AreaData
+
+    class CachedAreaData(AreaData):
+        """An :class:`AreaData` whose datasets are read from the private cache when a
+        chapter first uses them: a chapter that draws no map never reads (or imports the
+        libraries for) the boundaries, and a national-scale area is not held whole in
+        every kernel."""
+
+        def __getattribute__(self, name):
+            value = object.__getattribute__(self, name)
+            if type(value) is _Deferred:
+                value = value.read()
+                object.__setattr__(self, name, value)
+            return value
+
+        def has(self, name: str) -> bool:
+            if name.startswith("linkable_lists.") or name == "linkable_lists":
+                return super().has(name)
+            if name not in self.__dataclass_fields__:
+                return super().has(name)
+            return object.__getattribute__(self, name) is not None  # without reading it
+
+    return CachedAreaData
+
+
+def load_area_cache(folder: Path, *, lazy: bool = True) -> Any:
+    """Read what :func:`save_area` wrote back into an ``AreaData``; with ``lazy`` (the
+    default) each dataset is read when first used."""
     from needs_assessment.data.area import AreaData
 
     folder = Path(folder)
     meta = json.loads((folder / _CACHE_META).read_text(encoding="utf-8"))
     kwargs: dict[str, Any] = {}
     for name, kind in meta["frames"].items():
-        kwargs[name] = _read_frame(folder / name, kind)
+        kwargs[name] = _Deferred(functools.partial(_read_frame, folder / name, kind))
     for name, members in meta["groups"].items():
-        kwargs[name] = {
-            key: _read_frame(folder / name / f"{index:03d}", kind)
-            for index, (key, kind) in enumerate(members.items())
-        }
+        kwargs[name] = _Deferred(functools.partial(_read_group, folder / name, members))
     for name, value in meta["values"].items():
         if isinstance(value, dict) and "__paths__" in value:
             value = {k: Path(v) for k, v in value["__paths__"].items()}
@@ -308,4 +343,13 @@ def load_area_cache(folder: Path) -> Any:
     for name in ("linkable_lists", "published", "sources"):
         if kwargs.get(name) is None and name in kwargs:
             kwargs[name] = {}
+    if lazy:
+        return _lazy_area_class()(**kwargs)
+    for name, value in kwargs.items():
+        if type(value) is _Deferred:
+            kwargs[name] = value.read()
     return AreaData(**kwargs)
+
+
+def _read_group(folder: Path, members: dict[str, str]) -> dict[str, Any]:
+    return {key: _read_frame(folder / f"{index:03d}", kind) for index, (key, kind) in enumerate(members.items())}
