@@ -115,7 +115,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
 __all__ = [
     "DEFAULT_MARKER",
@@ -646,6 +645,8 @@ def _determined_cells(layout: _Layout, avail: np.ndarray, hidden: np.ndarray) ->
         # e_j is in the row space iff its projection onto it has length 1: the sum of
         # squares of row j of an orthonormal basis of the row space (rank-revealing QR of
         # the transposed system, i.e. with column pivoting).
+        import scipy.linalg  # here, not at module level: every chapter imports sdc at start-up
+
         q, r, _ = scipy.linalg.qr(a.T, mode="economic", pivoting=True)
         diagonal = np.abs(np.diag(r))
         tol = max(a.shape) * np.finfo(float).eps * (diagonal[0] if diagonal.size else 0.0)

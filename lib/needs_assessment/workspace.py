@@ -297,7 +297,7 @@ class _Deferred:
 
 @functools.cache
 def _lazy_area_class():
-    from needs_assessment.data.area import AreaData
+    from needs_assessment.data.area_data import AreaData
 
     class CachedAreaData(AreaData):
         """An :class:`AreaData` whose datasets are read from the private cache when a
@@ -325,7 +325,7 @@ def _lazy_area_class():
 def load_area_cache(folder: Path, *, lazy: bool = True) -> Any:
     """Read what :func:`save_area` wrote back into an ``AreaData``; with ``lazy`` (the
     default) each dataset is read when first used."""
-    from needs_assessment.data.area import AreaData
+    from needs_assessment.data.area_data import AreaData
 
     folder = Path(folder)
     meta = json.loads((folder / _CACHE_META).read_text(encoding="utf-8"))

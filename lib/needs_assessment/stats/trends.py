@@ -16,8 +16,10 @@ Decision: **hand-written** on statsmodels -- PHStatsMethods has no trend test.
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
 from scipy.stats import norm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.tools.tools import add_constant
 
 from ._validation import broadcast, check_choice, check_confidence, fail_where
 
@@ -94,11 +96,11 @@ def trend_test(
     }
     if y.sum() == 0 or (kind == "proportion" and np.all(y == n)):
         return result  # no events (or every person a case): the slope is not estimable
-    x = sm.add_constant(t - t.mean())
+    x = add_constant(t - t.mean())
     if kind == "rate":
-        model = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(n))
+        model = GLM(y, x, family=families.Poisson(), offset=np.log(n))
     else:
-        model = sm.GLM(np.column_stack([y, n - y]), x, family=sm.families.Binomial())
+        model = GLM(np.column_stack([y, n - y]), x, family=families.Binomial())
     fit = model.fit(scale="X2" if overdispersion else None)
     slope = float(fit.params[1])
     se = float(fit.bse[1])
