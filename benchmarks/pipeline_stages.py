@@ -1,64 +1,210 @@
-"""Wall time per pipeline stage for one run (installation excluded).
+"""Where a run's time and memory go: the default area and the national-scale area.
 
-    .venv/bin/python benchmarks/pipeline_stages.py [--params params/default.yaml]
+    .venv/bin/python benchmarks/pipeline_stages.py [--areas default,national] [--no-serial]
+    make benchmark
 
-Runs the assessment into a temporary outputs folder (data are generated there too if
-the params describe a synthetic area and it is absent) and prints the stage and
-notebook timings recorded in the run's manifest. Nothing under outputs/ is touched.
+For each area it runs the whole assessment twice in this one invocation, into temporary
+folders (nothing under outputs/ is touched):
+
+* with the notebooks side by side (``jobs`` = the cores available), printing wall seconds
+  per stage and per notebook from the run's manifest, the run's duration, and the peak of
+  the summed resident memory of every process of the run (runner, input preparation,
+  kernels, publishing workers), sampled every 50 ms;
+* one notebook at a time (``jobs=1``), for the ratio serial / parallel.
+
+First it measures the fixed cost of a notebook, the price every chapter pays before doing
+any work: an *empty chapter* (the parameters cell and ``start_chapter``, reading the
+area's validated inputs from the private cache) and a *bare kernel* (the parameters cell
+only), each run five times one after another through the runner's own machinery; the
+median is printed.
+
+The national-scale synthetic area (33,755 small areas, ~290,000 episodes) is generated
+once into ``--national-data`` (default /tmp/needs-assessment-national) and reused; its
+generation time is printed apart from the run. Timings depend on what else the machine is
+doing, so the load average is printed with them. Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import yaml
+from _measure import PeakRSS, fmt_mb, load_note
 
 from needs_assessment.runner import run_assessment
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _params_copy(source: Path, tmp: Path, *, data_dir: Path | None = None, **changes) -> Path:
+    raw = yaml.safe_load(source.read_text())
+    base = source.resolve().parent
+    raw["outputs_dir"] = str(tmp / "outputs")
+    directory = Path(data_dir) if data_dir else Path(raw["data"]["directory"])
+    raw["data"]["directory"] = str(directory if directory.is_absolute() else (base / directory).resolve())
+    for key in ("public_data_dir", "recommendations", "previous_run"):
+        if raw.get(key) and not Path(raw[key]).is_absolute():
+            raw[key] = str((base / raw[key]).resolve())
+    raw.update(changes)
+    path = tmp / f"params-{source.stem}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _national_params(tmp: Path, data_dir: Path) -> Path:
+    """The national variant as an area: one 'district' per local authority."""
+    raw = yaml.safe_load((ROOT / "params" / "default.yaml").read_text())
+    raw["area"] = {"name": "Synthetic England (national scale)", "slug": "national", "code": "X92000001",
+                   "structure": "two_tier", "reporting_geography": "district", "illustrative_records": True}
+    raw["data"]["directory"] = str(data_dir)
+    raw["data"]["synthetic"] = {"variant": "national", "seed": 20240521}
+    raw["data"]["files"]["crime"] = None  # the national variant has no police.uk folder
+    raw["report"]["organisation"] = "Synthetic England (benchmark)"
+    raw["outputs_dir"] = str(tmp / "outputs")
+    path = tmp / "params-national.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _ensure_national_data(data_dir: Path) -> float | None:
+    if (data_dir / "geography.csv").is_file():
+        return None
+    from needs_assessment.synthetic import generate_area
+
+    start = time.perf_counter()
+    generate_area("national", 20240521, data_dir)
+    return time.perf_counter() - start
+
+
+def _empty_chapter(kind: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "needs-assessment", "language": "python", "display_name": "Python"},
+                   "language_info": {"name": "python"}}
+    cells = [nbformat.v4.new_markdown_cell("# Empty chapter"),
+             nbformat.v4.new_code_cell('params_file = "../params/default.yaml"\nrun_dir = None\nsettings = None',
+                                       metadata={"tags": ["parameters"]})]
+    if kind == "chapter":
+        cells.append(nbformat.v4.new_code_cell(
+            "from needs_assessment.notebook import start_chapter\n"
+            'ch = start_chapter("empty", "Empty chapter", params_file=params_file, settings=settings, run_dir=run_dir)'))
+    nb.cells = cells
+    return nb
+
+
+def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, float]:
+    """Median seconds of a bare kernel and of an empty chapter, run one after another."""
+    from needs_assessment.execution import (
+        KernelRegistry,
+        NotebookRun,
+        Progress,
+        kernel_environment,
+        run_notebooks,
+    )
+    from needs_assessment.inputs import load_area
+    from needs_assessment.params import load_params
+    from needs_assessment.runner import ensure_kernel
+    from needs_assessment.workspace import save_area
+
+    params = load_params(params_path)
+    ensure_kernel(params.kernel_name)
+    cache = save_area(load_area(params), tmp / "cache")
+    run_dir = tmp / "fixed-cost-run"
+    (run_dir / "notebooks").mkdir(parents=True)
+    settings = params.model_dump(mode="json")
+    out = {}
+    for kind in ("bare", "chapter"):
+        source = tmp / f"{kind}.ipynb"
+        nbformat.write(_empty_chapter(kind), source)
+        jobs = [NotebookRun(f"{kind}_{i}.ipynb", source, run_dir / "notebooks" / f"{kind}_{i}.ipynb",
+                            {"params_file": "params.yaml", "run_dir": ".", "settings": settings},
+                            params.kernel_name, run_dir) for i in range(repeats)]
+        seconds = run_notebooks(jobs, {j.name: [] for j in jobs}, max_parallel=1, registry=KernelRegistry(),
+                                kernel_env=kernel_environment(cache), progress=Progress([], enabled=False))
+        out[kind] = statistics.median(seconds.values())
+        out[f"{kind}_all"] = list(seconds.values())
+    return out
+
+
+def _run(params_path: Path, run_id: str, jobs: int | None) -> tuple[float, dict, int]:
+    with PeakRSS() as rss:
+        start = time.perf_counter()
+        outcome = run_assessment(params_path, run_id=run_id, quiet=True, jobs=jobs)
+        wall = time.perf_counter() - start
+    manifest = json.loads(outcome.manifest.read_text())
+    sizes = {name: (outcome.run_dir / name).stat().st_size for name in ("report.html", "report.pdf")}
+    manifest["_sizes"] = sizes
+    return wall, manifest, rss.peak
+
+
+def _print_area(label: str, wall: float, manifest: dict, peak: int, serial: float | None) -> None:
+    print(f"\n== {label}")
+    print(f"{'stage':<40}{'seconds':>10}")
+    for stage, seconds in manifest["stage_seconds"].items():
+        print(f"{stage:<40}{seconds:>10.2f}")
+    print("  per notebook (side by side, so they overlap):")
+    for name, seconds in manifest["notebook_seconds"].items():
+        print(f"{'    ' + name:<40}{seconds:>10.2f}")
+    print(f"{'duration_seconds (manifest)':<40}{manifest['duration_seconds']:>10.2f}")
+    print(f"{'wall seconds (this process)':<40}{wall:>10.2f}")
+    print(f"{'notebooks at once':<40}{manifest.get('parallel_notebooks', '?'):>10}")
+    print(f"{'peak RSS, all processes':<40}{fmt_mb(peak):>10}")
+    for name, size in manifest["_sizes"].items():
+        print(f"{name:<40}{fmt_mb(size):>10}")
+    if serial is not None:
+        print(f"{'serial run (one notebook at a time)':<40}{serial:>10.2f}")
+        print(f"{'speed-up, serial / side by side':<40}{serial / wall:>10.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default=str(ROOT / "params" / "default.yaml"))
-    parser.add_argument("--fresh-data", action="store_true",
-                        help="generate a synthetic area into the temp folder (times generation)")
+    parser.add_argument("--areas", default="default,national", help="comma-separated: default, national")
+    parser.add_argument("--params", default=str(ROOT / "params" / "default.yaml"),
+                        help="params of the 'default' area (another area's params file works too)")
+    parser.add_argument("--national-data", default="/tmp/needs-assessment-national")
+    parser.add_argument("--no-serial", action="store_true", help="skip the serial runs")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each empty notebook")
     args = parser.parse_args()
+    areas = [a.strip() for a in args.areas.split(",") if a.strip()]
 
-    with tempfile.TemporaryDirectory(prefix="na-bench-") as tmp:
-        tmp_path = Path(tmp)
-        raw = yaml.safe_load(Path(args.params).read_text())
-        base = Path(args.params).resolve().parent
-        raw["outputs_dir"] = str(tmp_path / "outputs")
-        directory = Path(raw["data"]["directory"])
-        if args.fresh_data:
-            raw["data"]["directory"] = str(tmp_path / "data")
-        elif not directory.is_absolute():
-            raw["data"]["directory"] = str((base / directory).resolve())
-        for key in ("public_data_dir", "recommendations", "previous_run"):
-            if raw.get(key) and not Path(raw[key]).is_absolute():
-                raw[key] = str((base / raw[key]).resolve())
-        params_path = tmp_path / "params.yaml"
-        params_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    print(f"machine: {load_note()}")
+    with tempfile.TemporaryDirectory(prefix="na-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        default_params = _params_copy(Path(args.params), tmp)
+        raw = yaml.safe_load(default_params.read_text())
+        if raw["data"].get("synthetic") and not (Path(raw["data"]["directory"]) / "geography.csv").is_file():
+            from needs_assessment.synthetic import generate_area
 
-        start = time.perf_counter()
-        outcome = run_assessment(params_path, run_id="benchmark", quiet=True)
-        wall = time.perf_counter() - start
-        manifest = json.loads(outcome.manifest.read_text())
+            generate_area(raw["data"]["synthetic"]["variant"], raw["data"]["synthetic"]["seed"],
+                          Path(raw["data"]["directory"]))
+        cost = fixed_cost(default_params, tmp, args.repeats)
+        print("\n== fixed cost per notebook (median of "
+              f"{args.repeats}, one after another, kernel start to shutdown)")
+        print(f"{'bare kernel (parameters cell only)':<40}{cost['bare']:>10.2f}   {cost['bare_all']}")
+        print(f"{'empty chapter (+ start_chapter)':<40}{cost['chapter']:>10.2f}   {cost['chapter_all']}")
 
-    print(f"params: {args.params}")
-    print(f"{'stage':<32}{'seconds':>10}")
-    for stage, seconds in manifest["stage_seconds"].items():
-        print(f"{stage:<32}{seconds:>10.2f}")
-    print(f"{'':<4}per notebook:")
-    for name, seconds in manifest["notebook_seconds"].items():
-        print(f"{'    ' + name:<32}{seconds:>10.2f}")
-    print(f"{'total wall time':<32}{wall:>10.2f}")
+        for area in areas:
+            if area == "default":
+                params, label = default_params, f"default area ({Path(args.params).name})"
+            elif area == "national":
+                generated = _ensure_national_data(Path(args.national_data))
+                if generated is not None:
+                    print(f"\n(national data generated in {generated:.1f} s into {args.national_data})")
+                params, label = _national_params(tmp, Path(args.national_data)), "national-scale synthetic area"
+            else:
+                parser.error(f"unknown area {area!r}")
+            wall, manifest, peak = _run(params, f"bench-{area}", None)
+            serial = None
+            if not args.no_serial:
+                serial, _, _ = _run(params, f"bench-{area}-serial", 1)
+            _print_area(label, wall, manifest, peak, serial)
+    print(f"\nmachine after: {load_note()}")
     return 0
 
 

@@ -1,0 +1,74 @@
+"""Measuring helpers shared by the benchmarks (they print; they never assert)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import psutil
+
+__all__ = ["PeakRSS", "fmt_mb", "load_note"]
+
+
+class PeakRSS:
+    """Peak of the summed resident memory of this process and all its descendants
+    (kernels, workers, ...), sampled every ``interval`` seconds in a background thread.
+
+    RSS counts shared pages once per process, so the sum is an upper bound on what the
+    run really needed: the honest side to err on for a memory budget.
+    """
+
+    def __init__(self, interval: float = 0.05, root: int | None = None):
+        self.interval = interval
+        self.root = psutil.Process(root or os.getpid())
+        self.peak = 0
+        self.peak_per_process: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
+
+    def _sample(self) -> None:
+        total = 0
+        try:
+            procs = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for proc in procs:
+            try:
+                rss = proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            total += rss
+            self.peak_per_process[proc.pid] = max(self.peak_per_process.get(proc.pid, 0), rss)
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+def fmt_mb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.0f} MB"
+
+
+def load_note() -> str:
+    """The machine's load when measured: timings on a busy machine are not comparable."""
+    one, five, _ = os.getloadavg()
+    return f"{psutil.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+def wall(func, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = func(*args, **kwargs)
+    return time.perf_counter() - start, result
