@@ -450,9 +450,12 @@ def model_caveat(*estimates) -> str | None:
     """The caveat carried by an indicator that uses these capture–recapture estimates
     (e.g. a district's estimate and the whole-area estimate it is compared with), or
     None when none of them is sensitive to the choice of model. Each is an
-    :class:`MSEResult` or a strata-table row (both have ``sensitive`` and ``spread``)."""
-    spreads = [float(e.spread) for e in estimates
-               if e is not None and bool(getattr(e, "sensitive", False))]
+    :class:`MSEResult`, a strata-table row or a mapping with ``sensitive`` and ``spread``."""
+    def get(e, name):
+        return e.get(name) if isinstance(e, dict | pd.Series) else getattr(e, name, None)
+
+    spreads = [float(get(e, "spread")) for e in estimates
+               if e is not None and bool(get(e, "sensitive"))]
     if not spreads:
         return None
     return (
