@@ -33,19 +33,14 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.prevalence import capture_recapture as cr
 from needs_assessment.prevalence import (
     mse_estimate,
     national_prevalence_rates,
     stratified_mse,
     unmet_need,
 )
-from needs_assessment.prevalence.capture_recapture import (
-    SENSITIVITY_TOLERANCE,
-    SUPPORT_DELTA,
-    MSEError,
-    MSEEstimate,
-    MSEResult,
-)
+from needs_assessment.prevalence.capture_recapture import MSEError, MSEEstimate, MSEResult
 
 __all__ = [
     "OCU_AGE_GROUPS",
@@ -58,6 +53,7 @@ __all__ = [
     "ocu_prevalence",
     "ocu_synthetic_estimate",
     "plain_model",
+    "sensitive_groups_sentence",
     "sensitivity_sentence",
     "unmet_need_table",
 ]
@@ -413,7 +409,7 @@ def model_comparison_table(result: MSEResult, *, max_models: int = 6, min_weight
     BIC, difference from the best, weight (%), whether it is competing, the model's
     estimated total and the people seen (the count every estimate rests on)."""
     m = result.models
-    competing = m["delta"].notna() & (m["delta"] <= SUPPORT_DELTA)
+    competing = m["delta"].notna() & (m["delta"] <= cr.SUPPORT_DELTA)
     strong = m["in_average"] & (m["weight"] >= min_weight)
     rows = m.loc[competing | strong]
     rows = rows.loc[competing.loc[rows.index] | (np.arange(len(rows)) < max_models)]
@@ -425,7 +421,7 @@ def model_comparison_table(result: MSEResult, *, max_models: int = 6, min_weight
             criterion: rows[result.criterion].to_numpy(dtype=float),
             f"Difference from best ({criterion})": rows["delta"].to_numpy(dtype=float),
             "Weight (%)": rows["weight"].to_numpy(dtype=float) * 100,
-            f"Within {SUPPORT_DELTA:g} of best": np.where(competing.loc[rows.index], "Yes", "No"),
+            f"Within {cr.SUPPORT_DELTA:g} of best": np.where(competing.loc[rows.index], "Yes", "No"),
             "Estimated users": rows["estimate"].to_numpy(dtype=float),
             "Seen on any list (number)": np.full(len(rows), result.observed, dtype="int64"),
         }
@@ -438,11 +434,33 @@ def sensitivity_sentence(result: MSEResult, *, area: str) -> str:
     low, high = competing["estimate"].min(), competing["estimate"].max()
     return (
         f"The estimate for {area} is sensitive to the choice of model. "
-        f"{len(competing)} models fit the lists about equally well (within {SUPPORT_DELTA:g} BIC "
+        f"{len(competing)} models fit the lists about equally well (within {cr.SUPPORT_DELTA:g} BIC "
         f"units of the best), and they put the total between {low:,.0f} and {high:,.0f} people: "
-        f"{result.spread:.0%} apart, more than the {SENSITIVITY_TOLERANCE:.0%} we accept. "
+        f"{result.spread:.0%} apart, more than the {cr.SENSITIVITY_TOLERANCE:.0%} we accept. "
         "Treat the number as a range rather than a single figure, and plan services so that "
         "they still work at either end of it."
+    )
+
+
+def sensitive_groups_sentence(result: PrevalenceResult) -> str | None:
+    """Which sexes, age groups and places have a model-sensitive estimate, in plain words
+    (None when none has)."""
+    groups = [
+        label(value)
+        for frame, column, label in (
+            (result.by_sex, "sex", lambda v: SEX_LABELS.get(str(v), str(v))),
+            (result.by_age, "age_group", lambda v: f"people aged {v}"),
+            (result.by_area, "area_name", str),
+        )
+        if "sensitive" in frame
+        for value in frame.loc[frame["sensitive"].astype(bool), column]
+    ]
+    if not groups:
+        return None
+    return (
+        "The estimate is sensitive to the choice of model for: " + ", ".join(groups) + ". Models that fit "
+        f"about equally well differ by more than {cr.SENSITIVITY_TOLERANCE:.0%} on the total; read these "
+        "figures as rough."
     )
 
 

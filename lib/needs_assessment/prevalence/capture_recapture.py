@@ -510,19 +510,22 @@ def model_averaged_estimate(estimates: Sequence[float] | np.ndarray,
 
 def model_sensitivity(estimates: Sequence[float] | np.ndarray,
                       deltas: Sequence[float] | np.ndarray, *,
-                      max_delta: float = SUPPORT_DELTA,
-                      tolerance: float = SENSITIVITY_TOLERANCE) -> tuple[bool, float]:
+                      max_delta: float | None = None,
+                      tolerance: float | None = None) -> tuple[bool, float]:
     """Whether the estimate depends on the choice among well-supported models.
 
-    The competing models are those with ``delta <= max_delta`` (default 2: "substantial
-    support", Burnham & Anderson 2002, Sec. 2.6). Their spread is ``largest estimate /
-    smallest - 1``; the result is sensitive when the spread exceeds ``tolerance`` (default
-    0.25, i.e. the supported models disagree on the total by more than 25%). Returns
+    The competing models are those with ``delta <= max_delta`` (default
+    :data:`SUPPORT_DELTA` = 2: "substantial support", Burnham & Anderson 2002, Sec. 2.6).
+    Their spread is ``largest estimate / smallest - 1``; the result is sensitive when the
+    spread exceeds ``tolerance`` (default :data:`SENSITIVITY_TOLERANCE` = 0.25, i.e. the
+    supported models disagree on the total by more than 25%). Returns
     ``(sensitive, spread)``; the spread is 0 when only one model is supported.
 
     >>> model_sensitivity([1000.0, 1300.0, 5000.0], [0.0, 1.5, 9.0])
     (True, 0.3)
     """
+    max_delta = SUPPORT_DELTA if max_delta is None else max_delta
+    tolerance = SENSITIVITY_TOLERANCE if tolerance is None else tolerance
     est = np.asarray(estimates, dtype=float)
     d = np.asarray(deltas, dtype=float)
     keep = np.isfinite(d) & (d <= max_delta) & np.isfinite(est)
