@@ -595,7 +595,7 @@ class _Refitter:
     def _usable(self, j: int, y: np.ndarray, flags: np.ndarray | None = None) -> bool:
         flags = self._flags(y) if flags is None else flags
         if flags[j] < 0:
-            code, face = ll.check_status(self.data.histories, y, self.models[j])
+            code, face = ll.check_status(self.data.histories, y, self.models[j], self._full[j])
             flags[j] = code == 0 and (self.allow_boundary or not face.infinite)
         return bool(flags[j])
 
