@@ -25,9 +25,10 @@ What this module does, and where each step comes from:
   of the observed individuals, BCa or percentile; Silverman, Chan & Vincent 2024; Efron
   1987), or by profile likelihood for the chosen model (Cormack 1992);
 * model uncertainty: criterion weights ``exp(-delta/2)`` of the best candidate models, their
-  weighted (model-averaged) estimate with a bootstrap interval that repeats the averaging in
-  every replicate, and a flag when the models within ``delta <= 2`` of the best disagree
-  by more than 25% on the total (Burnham & Anderson 2002).
+  weighted (model-averaged) estimate with a bootstrap interval that repeats the fitting,
+  the weighting and the averaging in every replicate (Buckland, Burnham & Augustin 1997),
+  and a flag when the models within ``delta <= 2`` of the best disagree by more than 25%
+  on the total (Burnham & Anderson 2002).
 
 References
 ----------
@@ -49,6 +50,9 @@ Efron, B. (1987). Better bootstrap confidence intervals. *JASA* 82(397), 171–1
 
 Haberman, S. J. (1974). *The Analysis of Frequency Data*. University of Chicago Press
 (Theorem 2.2: the MLE exists when every cell count is positive).
+
+Buckland, S. T., Burnham, K. P. and Augustin, N. H. (1997). Model selection: an integral
+part of inference. *Biometrics* 53, 603–618.
 
 Burnham, K. P. and Anderson, D. R. (2002). *Model Selection and Multimodel Inference: A
 Practical Information-Theoretic Approach*, 2nd edn. Springer. Sec. 2.6 (differences
@@ -635,7 +639,8 @@ class _Refitter:
         Both come from the same fits: each model is fitted once per row; the selected total
         is the best usable model's, the averaged one weights the usable models by
         :func:`criterion_weights` of that row's criterion values (Burnham & Anderson 2002),
-        so the bootstrap repeats both the selection and the averaging.
+        so the bootstrap repeats both the selection and the averaging (Buckland, Burnham &
+        Augustin 1997).
         """
         ys = np.asarray(ys, dtype=float)
         crits = np.empty((len(ys), len(self.models)))
