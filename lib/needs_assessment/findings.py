@@ -14,6 +14,10 @@ one sentence carrying the number, its interval and the comparison, for example:
 Findings are ordered by the size of the gap (relative difference from the benchmark), so
 the largest disparities come first. Nothing here computes a statistic: every number comes
 from the indicator as the chapter recorded it.
+
+An indicator a chapter tags with ``caveat`` (for example a prevalence figure resting on a
+capture–recapture estimate that is sensitive to the choice of model) carries it into its
+finding: the sentence ends "Caveat: <text>." and :attr:`Finding.caveat` holds the text.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from needs_assessment.results import Comparison, Indicator
 
-__all__ = ["Finding", "build_findings", "format_value", "format_interval_text"]
+__all__ = ["Finding", "build_findings", "format_value", "format_interval_text", "with_caveat"]
 
 SIGNIFICANT = {"Worse", "Better", "Higher", "Lower"}
 CONCERN = {"Worse"}
@@ -95,11 +99,23 @@ class Finding:
     outcome: str | None
     source_kind: str
     tags: Mapping[str, str] = field(default_factory=dict)
+    caveat: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tags"] = dict(self.tags)
         return data
+
+
+def with_caveat(sentence: str, caveat: str | None) -> str:
+    """``sentence`` followed by "Caveat: <caveat>." when there is one.
+
+    >>> with_caveat("Unmet need is 54%.", "this rests on a model-sensitive estimate")
+    'Unmet need is 54%. Caveat: this rests on a model-sensitive estimate.'
+    """
+    if not caveat:
+        return sentence
+    return f"{sentence} Caveat: {caveat.rstrip('.')}."
 
 
 def _choose_comparison(indicator: Indicator) -> Comparison | None:
@@ -237,10 +253,11 @@ def build_findings(indicators: Iterable[Indicator], *, disclosure_threshold: int
                 or (theme == "equality" and comparison.result == "Lower")
             )
         )
+        caveat = (indicator.tags or {}).get("caveat") or None
         findings.append(
             Finding(
                 key=indicator.key,
-                sentence=_sentence(indicator, comparison, direction, disclosure_threshold),
+                sentence=with_caveat(_sentence(indicator, comparison, direction, disclosure_threshold), caveat),
                 chapter=indicator.chapter,
                 label=indicator.label,
                 area=indicator.area,
@@ -258,6 +275,7 @@ def build_findings(indicators: Iterable[Indicator], *, disclosure_threshold: int
                 outcome=indicator.outcome,
                 source_kind=indicator.source_kind,
                 tags=dict(indicator.tags or {}),
+                caveat=caveat,
             )
         )
     findings.sort(key=lambda f: (-f.gap if math.isfinite(f.gap) else -1e9, not f.concern, f.key))

@@ -34,6 +34,7 @@ __all__ = [
     "DisclosureParams",
     "ParamsError",
     "PeriodParams",
+    "PrevalenceParams",
     "PublicDataFiles",
     "ReportParams",
     "RunParams",
@@ -347,6 +348,19 @@ class StatisticsParams(_Strict):
     )
 
 
+class PrevalenceParams(_Strict):
+    """How the prevalence chapter reports the capture-recapture estimate."""
+
+    mse_estimate: Literal["averaged", "selected"] = Field(
+        default="averaged",
+        description=(
+            "Headline OCU estimate: 'averaged' weights the best-supported log-linear models "
+            "by BIC (Burnham & Anderson 2002), with a bootstrap interval that repeats the "
+            "averaging; 'selected' reports the single model with the lowest BIC."
+        ),
+    )
+
+
 class DisclosureParams(_Strict):
     threshold: int = Field(default=5, ge=1, description="Counts from 1 to threshold-1 are suppressed.")
     publish_zeros: bool = True
@@ -381,6 +395,7 @@ class RunParams(_Strict):
         ),
     )
     statistics: StatisticsParams = StatisticsParams()
+    prevalence: PrevalenceParams = PrevalenceParams()
     disclosure: DisclosureParams = DisclosureParams()
     report: ReportParams = ReportParams()
     recommendations: Path | None = Field(

@@ -9,6 +9,10 @@ timescale. A rule makes at most one recommendation, naming every place or group 
 finding triggered it, so the board sees one action per problem; the rule's ID is the
 recommendation's ID (e.g. ``ocu-unmet-need-place``), which analysts use to edit or
 suppress it.
+
+A recommendation resting on an indicator tagged with a ``caveat`` (e.g. prevalence from a
+capture–recapture estimate sensitive to the choice of model) carries the caveat at the end
+of its text and in :attr:`Recommendation.caveat`; its evidence sentence carries it too.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from needs_assessment.findings import Finding, format_interval_text, format_value, group_phrase
+from needs_assessment.findings import (
+    Finding,
+    format_interval_text,
+    format_value,
+    group_phrase,
+    with_caveat,
+)
 from needs_assessment.framework import COMMITMENTS, OUTCOMES, STRATEGY_PRIORITIES
 from needs_assessment.params import format_validation_error
 from needs_assessment.results import Indicator
@@ -162,6 +172,7 @@ class Recommendation:
     timescale: str
     origin: str  # "rule:<id>", "analyst", "rule:<id>, edited by analyst"
     source_kind: str | None
+    caveat: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -264,8 +275,9 @@ def build_recommendations(
             continue
         matched.sort(key=lambda item: (-(item[1].gap if item[1] else 0.0), item[0].key))
         indicator, finding = matched[0]
-        sentence = finding.sentence if finding else (
-            f"{indicator.label} in {indicator.area}: {format_value(indicator.value, indicator.unit)}."
+        sentence = finding.sentence if finding else with_caveat(
+            f"{indicator.label} in {indicator.area}: {format_value(indicator.value, indicator.unit)}.",
+            (indicator.tags or {}).get("caveat"),
         )
         further = [
             f.sentence if f else f"{i.label} in {i.area}: {format_value(i.value, i.unit)}."
@@ -274,6 +286,9 @@ def build_recommendations(
         if len(matched) > 1 + max_further:
             further.append(f"and {len(matched) - 1 - max_further} more")
         text = _fill(rule.text, matched)
+        caveats = list(dict.fromkeys(c for i, _ in matched if (c := (i.tags or {}).get("caveat"))))
+        caveat = "; ".join(c.rstrip(".") for c in caveats) or None
+        text = with_caveat(text, caveat)
         if indicator.source_kind == "illustrative":
             # Evidence from generated records of a real area: never presented as fact.
             text = f"Illustrative only, from generated records (not a finding about the area): {text}"
@@ -301,6 +316,7 @@ def build_recommendations(
             timescale=rule.timescale,
             origin=f"rule:{rule.id}",
             source_kind=indicator.source_kind,
+            caveat=caveat,
         )
         gap = finding.gap if finding else 0.0
         made.append(((PRIORITY_ORDER[rule.priority], -gap, rec.id), rec))

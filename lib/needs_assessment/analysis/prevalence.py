@@ -5,7 +5,10 @@
   the treatment list and the linkable lists (probation, police custody, hospital), as in
   the Home Office / OHID local OCU estimates (Hay et al.). Strata (sex, age group, district
   or ward) are estimated separately where counts allow. Where lists are absent the
-  national rate is applied to the local population (synthetic estimation).
+  national rate is applied to the local population (synthetic estimation). The headline
+  is the model-averaged estimate (default) or the selected model's
+  (``prevalence.mse_estimate``); when well-supported models disagree, every figure that
+  uses the estimate carries a caveat (:func:`model_caveat`).
 * **Alcohol dependence** is a synthetic estimate: the national rate for adults (Pryce et
   al. 2017) applied to the local adult population.
 * **Unmet need** is the share of the estimated population not in treatment
@@ -16,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -29,24 +33,32 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.prevalence import capture_recapture as cr
 from needs_assessment.prevalence import (
     mse_estimate,
     national_prevalence_rates,
     stratified_mse,
     unmet_need,
 )
-from needs_assessment.prevalence.capture_recapture import MSEError
+from needs_assessment.prevalence.capture_recapture import MSEError, MSEEstimate, MSEResult
 
 __all__ = [
     "OCU_AGE_GROUPS",
     "PrevalenceResult",
     "alcohol_dependence_estimate",
     "in_treatment_by_substance",
+    "model_caveat",
+    "model_comparison_table",
     "ocu_capture_records",
     "ocu_prevalence",
     "ocu_synthetic_estimate",
+    "plain_model",
+    "sensitive_groups_sentence",
+    "sensitivity_sentence",
     "unmet_need_table",
 ]
+
+Basis = Literal["averaged", "selected"]
 
 #: Age groups of the published OCU estimates (Hay et al.).
 OCU_AGE_GROUPS = ((15, 24), (25, 34), (35, 64))
@@ -110,22 +122,35 @@ def ocu_capture_records(area, year: int, *, level: str) -> pd.DataFrame:
 
 @dataclass
 class PrevalenceResult:
-    """OCU capture–recapture estimates for the area and its strata."""
+    """OCU capture–recapture estimates for the area and its strata.
+
+    ``basis`` says which estimate is reported (``"averaged"`` or ``"selected"``); the
+    strata tables' ``estimate``/``lower``/``upper`` and :attr:`headline` follow it, while
+    ``overall`` keeps both.
+    """
 
     year: int
     lists: list[str]
     observed: int
-    overall: object | None  # MSEResult
+    overall: MSEResult | None
     overall_reason: str | None
     population_15_64: int
     by_area: pd.DataFrame = field(default_factory=pd.DataFrame)
     by_sex: pd.DataFrame = field(default_factory=pd.DataFrame)
     by_age: pd.DataFrame = field(default_factory=pd.DataFrame)
     list_sizes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    basis: Basis = "averaged"
 
     @property
     def estimated(self) -> bool:
         return self.overall is not None
+
+    @property
+    def headline(self) -> MSEEstimate:
+        """The reported whole-area estimate and interval."""
+        if self.overall is None:
+            raise ValueError(f"no capture–recapture estimate: {self.overall_reason}")
+        return self.overall.headline(self.basis)
 
 
 def _with_rates(table: pd.DataFrame, population: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -145,14 +170,20 @@ def ocu_prevalence(
     seed: int = 20240521,
     min_observed: int = 30,
     min_overlap: int = 10,
+    basis: Basis = "averaged",
 ) -> PrevalenceResult:
     """Capture–recapture estimate of OCU aged 15–64 in ``year``, overall and by stratum.
 
     Models: Poisson log-linear, independence up to all two-list interactions, chosen by
     BIC, with a bootstrap (BCa) interval that repeats the model choice (Silverman, Chan &
-    Vincent 2024). Strata with fewer than ``min_observed`` people or ``min_overlap``
-    people on two or more lists are not estimated and say why.
+    Vincent 2024); alongside, the BIC-weighted average of the best models with a bootstrap
+    interval that repeats the averaging (Burnham & Anderson 2002). ``basis`` chooses
+    which one the strata tables and :attr:`PrevalenceResult.headline` report. Strata with
+    fewer than ``min_observed`` people or ``min_overlap`` people on two or more lists are
+    not estimated and say why.
     """
+    if basis not in ("averaged", "selected"):
+        raise ValueError(f"basis must be 'averaged' or 'selected', got {basis!r}")
     records = ocu_capture_records(area, year, level=level)
     lists = sorted(records["list"].unique()) if len(records) else []
     pop = population_in_ages(area.population, years=[year], min_age=15, max_age=64)
@@ -172,6 +203,7 @@ def ocu_prevalence(
         overall_reason=None,
         population_15_64=pop_total,
         list_sizes=sizes,
+        basis=basis,
     )
     if len(lists) < 2 or "treatment" not in lists:
         result.overall_reason = (
@@ -186,6 +218,7 @@ def ocu_prevalence(
         n_boot=n_boot,
         confidence=confidence,
         seed=seed,
+        headline=basis,
     )
     area_strata = stratified_mse(
         records, by="area_code", lists=lists, min_observed=min_observed,
@@ -204,8 +237,10 @@ def ocu_prevalence(
     strata = strata.loc[strata["area_code"] != "unknown"]
     result.by_area = _with_rates(strata, area_pop[["area_code", "population"]], "area_code")
 
+    # The pooled estimate is made once, above; the other breakdowns skip it.
     sex = stratified_mse(records.dropna(subset=["sex"]), by="sex", lists=lists,
-                         min_observed=min_observed, min_overlap=min_overlap, **kwargs)
+                         min_observed=min_observed, min_overlap=min_overlap, overall=False,
+                         **kwargs)
     sex_pop = population_in_ages(area.population, years=[year], min_age=15, max_age=64, by=["sex"])
     sex_pop["sex"] = sex_pop["sex"].astype("string")
     by_sex = sex.strata.copy()
@@ -213,7 +248,8 @@ def ocu_prevalence(
     result.by_sex = _with_rates(by_sex, sex_pop, "sex")
 
     age = stratified_mse(records.dropna(subset=["age_group"]), by="age_group", lists=lists,
-                         min_observed=min_observed, min_overlap=min_overlap, **kwargs)
+                         min_observed=min_observed, min_overlap=min_overlap, overall=False,
+                         **kwargs)
     age_rows = []
     for lo, hi in OCU_AGE_GROUPS:
         value = population_in_ages(area.population, years=[year], min_age=lo, max_age=hi)
@@ -350,6 +386,102 @@ def mse_total(records: pd.DataFrame, **kwargs):
 SEX_LABELS = {"male": "Men", "female": "Women"}
 
 
+def plain_model(model: str) -> str:
+    """A log-linear model as a reader can follow it: 'Lists independent' for the
+    main-effects model, else the pairs of lists whose overlap it allows for.
+
+    >>> plain_model("hospital:police_custody + probation:treatment")
+    'Allows for hospital with police custody; probation with treatment'
+    """
+    if model == "main effects":
+        return "Lists independent"
+    pairs = [" with ".join(part.replace("_", " ") for part in term.split(":"))
+             for term in model.split(" + ")]
+    return "Allows for " + "; ".join(pairs)
+
+
+def model_comparison_table(result: MSEResult, *, max_models: int = 6, min_weight: float = 0.01
+                           ) -> pd.DataFrame:
+    """The best capture–recapture models for publication: every model within
+    ``SUPPORT_DELTA`` (2) BIC units of the best (the competing models), then further models
+    of the average with weight of at least ``min_weight``, up to ``max_models`` rows (the
+    competing models are always all shown). Columns: model in plain words, parameters,
+    BIC, difference from the best, weight (%), whether it is competing, the model's
+    estimated total and the people seen (the count every estimate rests on)."""
+    m = result.models
+    competing = m["delta"].notna() & (m["delta"] <= cr.SUPPORT_DELTA)
+    strong = m["in_average"] & (m["weight"] >= min_weight)
+    rows = m.loc[competing | strong]
+    rows = rows.loc[competing.loc[rows.index] | (np.arange(len(rows)) < max_models)]
+    criterion = result.criterion.upper()
+    return pd.DataFrame(
+        {
+            "Model": rows["model"].map(plain_model).to_numpy(),
+            "Parameters (number)": rows["n_params"].astype("int64").to_numpy(),
+            criterion: rows[result.criterion].to_numpy(dtype=float),
+            f"Difference from best ({criterion})": rows["delta"].to_numpy(dtype=float),
+            "Weight (%)": rows["weight"].to_numpy(dtype=float) * 100,
+            f"Within {cr.SUPPORT_DELTA:g} of best": np.where(competing.loc[rows.index], "Yes", "No"),
+            "Estimated users": rows["estimate"].to_numpy(dtype=float),
+            "Seen on any list (number)": np.full(len(rows), result.observed, dtype="int64"),
+        }
+    )
+
+
+def sensitivity_sentence(result: MSEResult, *, area: str) -> str:
+    """Plain words for a board: the estimate depends on the choice of model, by how much."""
+    competing = result.competing
+    low, high = competing["estimate"].min(), competing["estimate"].max()
+    return (
+        f"The estimate for {area} is sensitive to the choice of model. "
+        f"{len(competing)} models fit the lists about equally well (within {cr.SUPPORT_DELTA:g} BIC "
+        f"units of the best), and they put the total between {low:,.0f} and {high:,.0f} people: "
+        f"{result.spread:.0%} apart, more than the {cr.SENSITIVITY_TOLERANCE:.0%} we accept. "
+        "Treat the number as a range rather than a single figure, and plan services so that "
+        "they still work at either end of it."
+    )
+
+
+def sensitive_groups_sentence(result: PrevalenceResult) -> str | None:
+    """Which sexes, age groups and places have a model-sensitive estimate, in plain words
+    (None when none has)."""
+    groups = [
+        label(value)
+        for frame, column, label in (
+            (result.by_sex, "sex", lambda v: SEX_LABELS.get(str(v), str(v))),
+            (result.by_age, "age_group", lambda v: f"people aged {v}"),
+            (result.by_area, "area_name", str),
+        )
+        if "sensitive" in frame
+        for value in frame.loc[frame["sensitive"].astype(bool), column]
+    ]
+    if not groups:
+        return None
+    return (
+        "The estimate is sensitive to the choice of model for: " + ", ".join(groups) + ". Models that fit "
+        f"about equally well differ by more than {cr.SENSITIVITY_TOLERANCE:.0%} on the total; read these "
+        "figures as rough."
+    )
+
+
+def model_caveat(*estimates) -> str | None:
+    """The caveat carried by an indicator that uses these capture–recapture estimates
+    (e.g. a district's estimate and the whole-area estimate it is compared with), or
+    None when none of them is sensitive to the choice of model. Each is an
+    :class:`MSEResult`, a strata-table row or a mapping with ``sensitive`` and ``spread``."""
+    def get(e, name):
+        return e.get(name) if isinstance(e, dict | pd.Series) else getattr(e, name, None)
+
+    spreads = [float(get(e, "spread")) for e in estimates
+               if e is not None and bool(get(e, "sensitive"))]
+    if not spreads:
+        return None
+    return (
+        "this rests on a capture–recapture estimate that is sensitive to the choice of "
+        f"model (equally well-supported models differ by up to {max(spreads):.0%} on the total)"
+    )
+
+
 def strata_table(result: PrevalenceResult, *, level: str) -> pd.DataFrame:
     """One long table of the stratified estimates for publication: breakdown (sex, age
     group, district/ward), group, people seen, estimate with interval, rate per 1,000."""
@@ -403,7 +535,7 @@ def unmet_need_by_group(area, result: PrevalenceResult, year: int, *, confidence
     """
     records = ocu_capture_records(area, year, level="district")
     treated = records.loc[records["list"] == "treatment"]
-    overall = result.overall
+    overall = result.headline
     whole = unmet_need(
         len(treated), overall.estimate, overall.lower, overall.upper, confidence=confidence
     ).iloc[0]
@@ -415,7 +547,9 @@ def unmet_need_by_group(area, result: PrevalenceResult, year: int, *, confidence
         for _, row in frame.iterrows():
             n = int((treated[column].astype(str) == str(row[column])).sum())
             base = {"breakdown": breakdown, "group_code": str(row[column]), "group": label(row[column]),
-                    "in_treatment": n, "estimate": row["estimate"]}
+                    "in_treatment": n, "estimate": row["estimate"],
+                    "sensitive": bool(row.get("sensitive", False)),
+                    "spread": float(row.get("spread", 0.0))}
             if row["status"] != "estimated":
                 rows.append({**base, "unmet_need": np.nan, "lower": np.nan, "upper": np.nan,
                              "comparison": "Not compared", "reason": row["reason"]})

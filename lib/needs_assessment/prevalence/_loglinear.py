@@ -221,18 +221,22 @@ class Face:
         return np.linalg.matrix_rank(self.x) < self.x.shape[1]
 
 
-def face(histories: np.ndarray, y: np.ndarray, model: Model) -> Face:
-    """Drop zero-margin parameters and their descendant cells (Chan et al. 2021, Sec. 3)."""
+def face(histories: np.ndarray, y: np.ndarray, model: Model,
+         full: np.ndarray | None = None) -> Face:
+    """Drop zero-margin parameters and their descendant cells (Chan et al. 2021, Sec. 3).
+
+    ``full`` is the model's design on all cells, when the caller already has it.
+    """
     n_lists = histories.shape[1]
     params = parameters(n_lists, model)
-    full = design(histories, params)
+    if full is None:
+        full = design(histories, params)
     margins = full.T @ y
     infinite = tuple(p for p, m in zip(params, margins, strict=True) if p and m <= 0)
     if infinite:
-        drop = np.zeros(len(histories), dtype=bool)
-        for term in infinite:
-            drop |= np.all(histories[:, list(term)] == 1, axis=1)
-        keep = ~drop
+        # a term's descendant cells are those where its design column is 1
+        zero = [i for i, (p, m) in enumerate(zip(params, margins, strict=True)) if p and m <= 0]
+        keep = ~full[:, zero].astype(bool).any(axis=1)
         est_idx = [i for i, p in enumerate(params) if p not in infinite]
     else:
         keep = np.ones(len(histories), dtype=bool)
@@ -246,9 +250,10 @@ def face(histories: np.ndarray, y: np.ndarray, model: Model) -> Face:
     )
 
 
-def check_status(histories: np.ndarray, y: np.ndarray, model: Model) -> tuple[int, Face]:
+def check_status(histories: np.ndarray, y: np.ndarray, model: Model,
+                 full: np.ndarray | None = None) -> tuple[int, Face]:
     """Status code 0-3 (see module docstring) and the face used for fitting."""
-    f = face(histories, y, model)
+    f = face(histories, y, model, full)
     code = 0
     if not mle_exists(f.x, y[f.retained]):
         code += 1

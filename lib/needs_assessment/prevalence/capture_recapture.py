@@ -23,7 +23,12 @@ What this module does, and where each step comes from:
   intercept``, the definition that reproduces the published choices) or AIC;
 * confidence interval by bootstrap that repeats the model selection (multinomial resampling
   of the observed individuals, BCa or percentile; Silverman, Chan & Vincent 2024; Efron
-  1987), or by profile likelihood for the chosen model (Cormack 1992).
+  1987), or by profile likelihood for the chosen model (Cormack 1992);
+* model uncertainty: criterion weights ``exp(-delta/2)`` of the best candidate models, their
+  weighted (model-averaged) estimate with a bootstrap interval that repeats the fitting,
+  the weighting and the averaging in every replicate (Buckland, Burnham & Augustin 1997),
+  and a flag when the models within ``delta <= 2`` of the best disagree by more than 25%
+  on the total (Burnham & Anderson 2002).
 
 References
 ----------
@@ -42,6 +47,17 @@ Cormack, R. M. (1992). Interval estimation for mark–recapture studies of close
 populations. *Biometrics* 48, 567–576.
 
 Efron, B. (1987). Better bootstrap confidence intervals. *JASA* 82(397), 171–185.
+
+Haberman, S. J. (1974). *The Analysis of Frequency Data*. University of Chicago Press
+(Theorem 2.2: the MLE exists when every cell count is positive).
+
+Buckland, S. T., Burnham, K. P. and Augustin, N. H. (1997). Model selection: an integral
+part of inference. *Biometrics* 53, 603–618.
+
+Burnham, K. P. and Anderson, D. R. (2002). *Model Selection and Multimodel Inference: A
+Practical Information-Theoretic Approach*, 2nd edn. Springer. Sec. 2.6 (differences
+``delta``; ``delta <= 2``: substantial support), 2.9 (weights), 4.2 (model averaging),
+6.4 (BIC weights as posterior model probabilities).
 """
 
 from __future__ import annotations
@@ -63,11 +79,15 @@ from . import _loglinear as ll
 __all__ = [
     "MLECheck",
     "MSEError",
+    "MSEEstimate",
     "MSEModelFit",
     "MSEResult",
     "capture_histories",
     "check_extended_mle",
+    "criterion_weights",
     "fit_mse_model",
+    "model_averaged_estimate",
+    "model_sensitivity",
     "mse_estimate",
     "profile_likelihood_interval",
 ]
@@ -79,6 +99,17 @@ CIMethod = Literal["bca", "percentile", "profile", "none"]
 #: Default seed: bootstrap intervals are deterministic unless a seed is passed.
 DEFAULT_SEED = 20240521
 MAX_LISTS = 10
+
+#: Models within this criterion difference of the best have "substantial support"
+#: (Burnham & Anderson 2002, Sec. 2.6); they are the competing models of the sensitivity flag.
+SUPPORT_DELTA = 2.0
+#: The flag is raised when the supported models' totals differ by more than this share
+#: (largest / smallest - 1); a practical threshold set for the board's purposes (issue 13),
+#: not a published rule.
+SENSITIVITY_TOLERANCE = 0.25
+#: In a bootstrap replicate, models more than this far behind the best get weight
+#: < exp(-20) ~ 2e-9 each and are left out of the average without checking their MLE.
+_NEGLIGIBLE_DELTA = 40.0
 
 
 class MSEError(ValueError):
@@ -412,6 +443,22 @@ def _search(data: _Data, *, max_order: int, criterion: Criterion, search: Search
             if scores[i] >= best:
                 break
             current, best = candidates[i], scores[i]
+        # The downhill path finds one model; models about as well supported may lie off it
+        # (Kosovo, max order 3: the path never expands the five-pair model, so a model 0.9
+        # BIC units behind the best, with a total 78% higher, is never fitted). Expand the
+        # neighbourhood of every model within SUPPORT_DELTA of the best until no new one
+        # comes that close, so the average and the sensitivity flag see them all.
+        expanded: set[ll.Model] = set()
+        while True:
+            best = min(value(m) for m in seen)
+            todo = [m for m in list(seen) if m not in expanded
+                    and value(m) - best <= SUPPORT_DELTA]
+            if not todo:
+                break
+            for model in todo:
+                expanded.add(model)
+                for other in ll.neighbours(model, t, max_order):
+                    value(other)
         rows = list(seen.values())
     frame = pd.DataFrame(rows)
     frame = frame.sort_values([criterion, "n_params"], na_position="last", kind="stable")
@@ -420,6 +467,97 @@ def _search(data: _Data, *, max_order: int, criterion: Criterion, search: Search
                                      np.arange(1, len(frame) + 1), pd.NA))
     frame["rank"] = frame["rank"].astype("Int64")
     return frame, how
+
+
+# --------------------------------------------------------------------------------------------
+# Model uncertainty
+# --------------------------------------------------------------------------------------------
+def criterion_weights(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Weights ``w_i = exp(-delta_i / 2) / sum_r exp(-delta_r / 2)`` of candidate models.
+
+    ``delta_i = c_i - min_r c_r`` is model ``i``'s information criterion minus the best
+    one's. With AIC these are Akaike weights (Burnham & Anderson 2002, Sec. 2.9); with BIC
+    the same formula gives the posterior model probabilities under equal prior
+    probabilities (Sec. 6.4). Models without a finite criterion (no usable fit) get 0.
+
+    >>> criterion_weights([10.0, 12.0, float("nan")]).round(4).tolist()
+    [0.7311, 0.2689, 0.0]
+    """
+    c = np.asarray(values, dtype=float)
+    ok = np.isfinite(c)
+    if not ok.any():
+        raise ValueError("criterion_weights: no model has a finite criterion value")
+    w = np.zeros_like(c)
+    w[ok] = np.exp(-(c[ok] - c[ok].min()) / 2.0)
+    return w / w.sum()
+
+
+def model_averaged_estimate(estimates: Sequence[float] | np.ndarray,
+                            values: Sequence[float] | np.ndarray) -> float:
+    """Model-averaged estimate ``sum_i w_i N_i`` with :func:`criterion_weights` ``w_i``.
+
+    Burnham & Anderson (2002), Sec. 4.2: the average over the candidate models of each
+    model's estimate of the same quantity (here the total population), weighted by the
+    support for the model. It always lies between the smallest and largest averaged
+    estimate. Models without a finite criterion are left out.
+
+    >>> round(model_averaged_estimate([1000.0, 2000.0], [10.0, 12.0]), 1)
+    1268.9
+    """
+    est = np.asarray(estimates, dtype=float)
+    w = criterion_weights(values)
+    used = w > 0
+    if not np.isfinite(est[used]).all():
+        raise ValueError("model_averaged_estimate: a model with a criterion value has no estimate")
+    return float(np.sum(w[used] * est[used]))
+
+
+def model_sensitivity(estimates: Sequence[float] | np.ndarray,
+                      deltas: Sequence[float] | np.ndarray, *,
+                      max_delta: float | None = None,
+                      tolerance: float | None = None) -> tuple[bool, float]:
+    """Whether the estimate depends on the choice among well-supported models.
+
+    The competing models are those with ``delta <= max_delta`` (default
+    :data:`SUPPORT_DELTA` = 2: "substantial support", Burnham & Anderson 2002, Sec. 2.6).
+    Their spread is ``largest estimate / smallest - 1``; the result is sensitive when the
+    spread exceeds ``tolerance`` (default :data:`SENSITIVITY_TOLERANCE` = 0.25, i.e. the
+    supported models disagree on the total by more than 25%). Returns
+    ``(sensitive, spread)``; the spread is 0 when only one model is supported.
+
+    >>> model_sensitivity([1000.0, 1300.0, 5000.0], [0.0, 1.5, 9.0])
+    (True, 0.3)
+    """
+    max_delta = SUPPORT_DELTA if max_delta is None else max_delta
+    tolerance = SENSITIVITY_TOLERANCE if tolerance is None else tolerance
+    est = np.asarray(estimates, dtype=float)
+    d = np.asarray(deltas, dtype=float)
+    keep = np.isfinite(d) & (d <= max_delta) & np.isfinite(est)
+    if not keep.any():
+        raise ValueError("model_sensitivity: no model with a finite delta and estimate")
+    spread = float(est[keep].max() / est[keep].min() - 1.0)
+    return spread > tolerance, round(spread, 12)
+
+
+def _uncertainty_columns(models: pd.DataFrame, criterion: Criterion, n_average: int
+                         ) -> pd.DataFrame:
+    """Add ``delta``, ``weight`` and ``in_average`` to a candidate table sorted by criterion.
+
+    The average (and the bootstrap) uses the ``n_average`` best usable models; the weights
+    are normalised over them, so models outside the average have weight 0.
+    """
+    out = models.copy()
+    values = out[criterion].to_numpy(dtype=float)
+    usable = np.isfinite(values)
+    out["delta"] = np.where(usable, values - np.nanmin(values) if usable.any() else np.nan,
+                            np.nan)
+    in_average = usable & (np.cumsum(usable) <= n_average)
+    weight = np.where(usable, 0.0, np.nan)
+    if in_average.any():
+        weight[in_average] = criterion_weights(values[in_average])
+    out["weight"] = weight
+    out["in_average"] = in_average
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,16 +579,29 @@ class _Refitter:
         self.models = list(models)
         self.criterion = criterion
         self.allow_boundary = allow_boundary
-        self._status: dict[tuple[int, bytes], bool] = {}
+        # support pattern -> per model: -1 not checked yet, 0 not usable, 1 usable
+        self._status: dict[bytes, np.ndarray] = {}
         self._full = [ll.design(data.histories, ll.parameters(len(data.lists), m))
                       for m in self.models]
 
-    def _usable(self, j: int, y: np.ndarray) -> bool:
-        key = (j, (y > 0).tobytes())
-        if key not in self._status:
-            code, face = ll.check_status(self.data.histories, y, self.models[j])
-            self._status[key] = code == 0 and (self.allow_boundary or not face.infinite)
-        return self._status[key]
+    def _flags(self, y: np.ndarray) -> np.ndarray:
+        key = np.packbits(y > 0).tobytes()
+        flags = self._status.get(key)
+        if flags is None:
+            # No empty cell: every model's MLE exists (Haberman 1974) and is identifiable
+            # (the model with all terms of order < t is saturated and of full rank on the
+            # 2**t - 1 cells, so every hierarchical sub-model is), so nothing to check.
+            full = bool((y > 0).all())
+            flags = np.full(len(self.models), 1 if full else -1, dtype=np.int8)
+            self._status[key] = flags
+        return flags
+
+    def _usable(self, j: int, y: np.ndarray, flags: np.ndarray | None = None) -> bool:
+        flags = self._flags(y) if flags is None else flags
+        if flags[j] < 0:
+            code, face = ll.check_status(self.data.histories, y, self.models[j], self._full[j])
+            flags[j] = code == 0 and (self.allow_boundary or not face.infinite)
+        return bool(flags[j])
 
     def _fit_model(self, j: int, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         full = self._full[j]
@@ -476,41 +627,73 @@ class _Refitter:
             est[rows] = n + np.exp(np.clip(beta[:, 0], -700, 700))
         return crit, est
 
-    def select(self, ys: np.ndarray) -> np.ndarray:
-        """Estimated total for each row of ``ys`` under criterion-based model choice."""
+    def _exact(self, j: int, y: np.ndarray) -> float:
+        """Estimate of model ``j`` by statsmodels, when vectorised IRLS had trouble."""
+        _, face = ll.check_status(self.data.histories, y, self.models[j])
+        res = _glm_fit(face.x, y[face.retained])
+        return y.sum() + float(np.exp(res.params[0]))
+
+    def evaluate(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Selected-model and model-averaged totals for each row of ``ys``.
+
+        Both come from the same fits: each model is fitted once per row; the selected total
+        is the best usable model's, the averaged one weights the usable models by
+        :func:`criterion_weights` of that row's criterion values (Burnham & Anderson 2002),
+        so the bootstrap repeats both the selection and the averaging (Buckland, Burnham &
+        Augustin 1997).
+        """
         ys = np.asarray(ys, dtype=float)
         crits = np.empty((len(ys), len(self.models)))
         ests = np.empty_like(crits)
         for j in range(len(self.models)):
             crits[:, j], ests[:, j] = self._fit_model(j, ys)
-        out = np.full(len(ys), np.nan)
+        order = np.argsort(crits, axis=1, kind="stable")
+        first = np.full(len(ys), -1)
+        used = np.zeros(crits.shape, dtype=bool)
         for i, y in enumerate(ys):
-            for j in np.argsort(crits[i], kind="stable"):
-                if not np.isfinite(crits[i, j]):
+            flags = self._flags(y)
+            for j in order[i].tolist():
+                c = crits[i, j]
+                if not np.isfinite(c):
                     break
-                if self._usable(int(j), y):
-                    out[i] = ests[i, j]
-                    if not np.isfinite(out[i]):  # IRLS trouble on a usable model: refit exactly
-                        code, face = ll.check_status(self.data.histories, y, self.models[j])
-                        res = _glm_fit(face.x, y[face.retained])
-                        out[i] = y.sum() + float(np.exp(res.params[0]))
+                if first[i] >= 0 and c - crits[i, first[i]] > _NEGLIGIBLE_DELTA:
                     break
-        return out
+                if self._usable(j, y, flags):
+                    if not np.isfinite(ests[i, j]):  # IRLS trouble on a usable model
+                        ests[i, j] = self._exact(j, y)
+                    used[i, j] = True
+                    if first[i] < 0:
+                        first[i] = j
+        rows = np.flatnonzero(first >= 0)
+        selected = np.full(len(ys), np.nan)
+        selected[rows] = ests[rows, first[rows]]
+        # criterion_weights / model_averaged_estimate for every row at once
+        c = np.where(used, crits, np.inf)[rows]
+        w = np.where(used[rows], np.exp(-(c - c.min(axis=1, keepdims=True)) / 2.0), 0.0)
+        averaged = np.full(len(ys), np.nan)
+        averaged[rows] = np.sum(w * np.where(used[rows], ests[rows], 0.0), axis=1) / w.sum(axis=1)
+        return selected, averaged
+
+    def select(self, ys: np.ndarray) -> np.ndarray:
+        """Estimated total for each row of ``ys`` under criterion-based model choice."""
+        return self.evaluate(ys)[0]
 
 
 def _bootstrap(refitter: _Refitter, data: _Data, n_boot: int, seed: int | None
-               ) -> np.ndarray:
+               ) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     p = data.counts / data.counts.sum()
     draws = rng.multinomial(data.observed, p, size=n_boot).astype(float)
-    return refitter.select(draws)
+    return refitter.evaluate(draws)
 
 
-def _jackknife(refitter: _Refitter, data: _Data) -> tuple[np.ndarray, np.ndarray]:
+def _jackknife(refitter: _Refitter, data: _Data
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cells = np.flatnonzero(data.counts > 0)
     ys = np.repeat(data.counts[None, :], len(cells), axis=0)
     ys[np.arange(len(cells)), cells] -= 1
-    return refitter.select(ys), data.counts[cells]
+    selected, averaged = refitter.evaluate(ys)
+    return selected, averaged, data.counts[cells]
 
 
 def _bca_interval(boot: np.ndarray, estimate: float, jack: np.ndarray, weights: np.ndarray,
@@ -602,15 +785,41 @@ def profile_likelihood_interval(table: pd.DataFrame, terms: Iterable[Any] | str 
 # The estimator
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class MSEEstimate:
+    """One estimate of the total with its interval: the selected model's
+    (``basis="selected"``) or the model average (``basis="averaged"``) over ``n_models``."""
+
+    estimate: float
+    lower: float
+    upper: float
+    basis: Literal["selected", "averaged"]
+    n_models: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": self.estimate, "lower": self.lower, "upper": self.upper,
+                "basis": self.basis, "n_models": self.n_models}
+
+
+@dataclass(frozen=True)
 class MSEResult:
     """Result of :func:`mse_estimate`.
 
-    ``estimate`` = observed + estimated unobserved, with ``lower``/``upper`` at
-    ``confidence``. ``terms`` are the chosen model's interactions (empty = main effects);
-    ``infinite_terms`` those fixed at ``-inf`` (lists that never overlap). ``models`` is the
-    candidate table (terms, deviance, df, AIC, BIC, estimate, status) sorted by criterion;
-    models whose extended MLE does not exist or is not identifiable have status
-    ``mle_does_not_exist`` / ``not_identifiable`` and no numbers.
+    ``estimate`` = observed + estimated unobserved under the selected (best-criterion)
+    model, with ``lower``/``upper`` at ``confidence``. ``terms`` are the chosen model's
+    interactions (empty = main effects); ``infinite_terms`` those fixed at ``-inf`` (lists
+    that never overlap).
+
+    ``models`` is the candidate table, best first by criterion: model, terms, order,
+    ``n_params`` (parameters incl. the intercept), status, deviance, df, AIC, BIC,
+    ``delta`` (criterion minus the best's), ``weight`` (``exp(-delta/2)`` normalised over
+    the models in the average; 0 outside it), ``in_average`` and estimate. Models whose
+    extended MLE does not exist or is not identifiable have status ``mle_does_not_exist`` /
+    ``not_identifiable`` and no numbers.
+
+    ``averaged`` is the model-averaged total with its bootstrap interval (the bootstrap
+    repeats the averaging; :class:`MSEEstimate`); ``selected`` is the selected model's.
+    ``sensitive`` is True when the models within ``delta <= 2`` (``competing``) disagree
+    on the total by more than 25% (``spread`` = largest / smallest - 1).
     """
 
     estimate: float
@@ -630,6 +839,10 @@ class MSEResult:
     seed: int | None = None
     bootstrap_estimates: np.ndarray | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
+    averaged: MSEEstimate | None = None
+    averaged_bootstrap_estimates: np.ndarray | None = field(default=None, repr=False)
+    sensitive: bool = False
+    spread: float = 0.0
 
     @property
     def unobserved(self) -> float:
@@ -638,6 +851,27 @@ class MSEResult:
     @property
     def model(self) -> str:
         return " + ".join(self.terms) if self.terms else "main effects"
+
+    @property
+    def selected(self) -> MSEEstimate:
+        """The selected model's estimate and interval."""
+        return MSEEstimate(self.estimate, self.lower, self.upper, "selected", 1)
+
+    def headline(self, basis: Literal["averaged", "selected"]) -> MSEEstimate:
+        """The estimate to report: ``"averaged"`` or ``"selected"``."""
+        if basis == "selected":
+            return self.selected
+        if basis == "averaged":
+            if self.averaged is None:
+                raise ValueError("this result has no model-averaged estimate")
+            return self.averaged
+        raise ValueError(f"basis must be 'averaged' or 'selected', got {basis!r}")
+
+    @property
+    def competing(self) -> pd.DataFrame:
+        """The usable models within ``delta <= 2`` of the best (best first)."""
+        m = self.models
+        return m.loc[m["delta"].notna() & (m["delta"] <= SUPPORT_DELTA)]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain summary (no tables/arrays) for recording results."""
@@ -649,6 +883,12 @@ class MSEResult:
             "ci_method": self.ci_method, "confidence": self.confidence,
             "n_boot": self.n_boot, "seed": self.seed, "method": self.method,
             "warnings": list(self.warnings),
+            "averaged": self.averaged.to_dict() if self.averaged else None,
+            "sensitive": self.sensitive, "spread": self.spread,
+            "competing_models": [
+                {"model": r.model, "delta": r.delta, "weight": r.weight, "estimate": r.estimate}
+                for r in self.competing.itertuples()
+            ],
         }
 
 
@@ -708,8 +948,18 @@ def mse_estimate(
         for 5+, as in Silverman, Chan & Vincent 2024); ``"profile"`` likelihood for the
         chosen model (Cormack 1992; ignores model-selection uncertainty); or ``"none"``.
         For a downhill search the bootstrap re-selects among the models the search visited.
+    n_top
+        How many of the best usable models (by criterion on the original data) the
+        bootstrap re-selects among and the model average covers; default as above.
     n_boot, seed
         Bootstrap replicates and the seed of ``numpy.random.default_rng`` (deterministic).
+
+    Model uncertainty is always computed alongside the selected model: criterion weights
+    ``exp(-delta/2)`` normalised over the ``n_top`` best models, their weighted average
+    (Burnham & Anderson 2002, Sec. 4.2) as ``averaged``, with a bootstrap interval from the
+    same replicates and the same fits as the selected model's, in which each replicate
+    recomputes the weights and the average; and the flag ``sensitive`` (see
+    :func:`model_sensitivity`).
 
     Returns an :class:`MSEResult`. Raises :class:`MSEError` when no candidate model has an
     existing, identifiable MLE.
@@ -753,33 +1003,57 @@ def mse_estimate(
         notes.append("chosen model has terms fixed at -inf (lists never overlap): "
                      + ", ".join(best["infinite_terms"]))
 
-    lower = upper = float("nan")
-    boot = None
+    # The average and the bootstrap use the same models: the n_top best (Silverman et al.
+    # 2024 restrict the bootstrap's choice to them), so each replicate's fits serve both.
+    top = n_top if n_top is not None else _default_n_top(len(data.lists))
+    pool = list(eligible["_model"])[: top if top else None]
+    models = _uncertainty_columns(models, criterion, len(pool))
+    in_avg = models.loc[models["in_average"]]
+    avg_estimate = model_averaged_estimate(in_avg["estimate"], in_avg[criterion])
+    all_weights = criterion_weights(models[criterion].to_numpy(dtype=float))
+    outside = float(all_weights[~models["in_average"].to_numpy()].sum())
+    if outside > 0.01:
+        notes.append(f"models outside the {len(pool)} averaged carry {outside:.1%} of the "
+                     "criterion weight over all candidates; raise n_top to include them")
+    sensitive, spread = model_sensitivity(models["estimate"], models["delta"])
+    if sensitive:
+        notes.append(f"the models within {SUPPORT_DELTA:g} {criterion.upper()} units of the "
+                     f"best disagree on the total by {spread:.0%}: the estimate is sensitive "
+                     "to the choice of model")
+
+    lower = upper = avg_lower = avg_upper = float("nan")
+    boot = avg_boot = None
     used_boot = 0
     if ci in ("bca", "percentile"):
-        top = n_top if n_top is not None else _default_n_top(len(data.lists))
-        pool = list(eligible["_model"])[: top if top else None]
         refitter = _Refitter(data, pool, criterion, allow_boundary)
-        boot = _bootstrap(refitter, data, int(n_boot), seed)
+        boot, avg_boot = _bootstrap(refitter, data, int(n_boot), seed)
         n_bad = int((~np.isfinite(boot)).sum())
         if n_bad:
             notes.append(f"{n_bad} of {n_boot} bootstrap replicates had no usable model and "
                          "were dropped")
         finite = boot[np.isfinite(boot)]
+        avg_finite = avg_boot[np.isfinite(avg_boot)]
         used_boot = len(finite)
         if used_boot < 20:
             raise MSEError("bootstrap: fewer than 20 replicates had a usable model")
         if ci == "bca":
-            jack, weights = _jackknife(refitter, data)
+            jack, avg_jack, weights = _jackknife(refitter, data)
             lower, upper, _, _ = _bca_interval(finite, estimate, jack, weights, confidence)
+            avg_lower, avg_upper, _, _ = _bca_interval(avg_finite, avg_estimate, avg_jack,
+                                                       weights, confidence)
         else:
             alpha = (1 - confidence) / 2
             lower, upper = (float(v) for v in np.quantile(finite, [alpha, 1 - alpha],
                                                           method="median_unbiased"))
-        if not lower <= estimate <= upper:
-            notes.append(f"the bootstrap interval [{lower:.1f}, {upper:.1f}] does not contain "
-                         f"the estimate {estimate:.1f}: the bootstrap distribution is "
-                         "degenerate or very skewed; do not publish this interval")
+            avg_lower, avg_upper = (float(v) for v in np.quantile(
+                avg_finite, [alpha, 1 - alpha], method="median_unbiased"))
+        for what, value, lo, hi in (("", estimate, lower, upper),
+                                    ("model-averaged ", avg_estimate, avg_lower, avg_upper)):
+            if not lo <= value <= hi:
+                notes.append(f"the {what}bootstrap interval [{lo:.1f}, {hi:.1f}] does not "
+                             f"contain the {what}estimate {value:.1f}: the bootstrap "
+                             "distribution is degenerate or very skewed; do not publish this "
+                             "interval")
         ci_text = (f"{'BCa' if ci == 'bca' else 'percentile'} bootstrap, {n_boot} multinomial "
                    f"replicates (seed {seed}) repeating the selection among the "
                    f"{len(pool)} best models")
@@ -811,4 +1085,8 @@ def mse_estimate(
         seed=seed if ci in ("bca", "percentile") else None,
         bootstrap_estimates=boot,
         warnings=tuple(notes),
+        averaged=MSEEstimate(avg_estimate, avg_lower, avg_upper, "averaged", len(pool)),
+        averaged_bootstrap_estimates=avg_boot,
+        sensitive=sensitive,
+        spread=spread,
     )

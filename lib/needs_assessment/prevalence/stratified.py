@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,8 +28,12 @@ class StratifiedMSEResult:
     """Per-stratum and overall MSE estimates (see :func:`stratified_mse`).
 
     ``strata`` has one row per stratum: the ``by`` columns, ``observed``, ``overlap``
-    (people on two or more lists), ``lists_used``, ``estimate``/``lower``/``upper``,
-    ``model``, ``status`` (``"estimated"`` or ``"not_estimated"``) and ``reason``.
+    (people on two or more lists), ``lists_used``, ``estimate``/``lower``/``upper`` (the
+    selected model's or the model average, as ``headline`` chose), ``model`` (the selected
+    model), ``status`` (``"estimated"`` or ``"not_estimated"``), ``reason``,
+    ``sensitive`` and ``spread`` (whether / by how much the supported models disagree; see
+    :func:`~needs_assessment.prevalence.capture_recapture.model_sensitivity`) and
+    ``basis`` (``"selected"`` or ``"averaged"``).
     ``overall`` is the estimate from all records pooled (``None`` with ``overall_reason``
     if it could not be made). ``sum_of_strata`` is the sum of the stratum estimates when
     every stratum was estimated, else ``None``; it is *not* expected to equal the overall
@@ -43,6 +47,7 @@ class StratifiedMSEResult:
     results: dict[tuple[Any, ...], MSEResult] = field(default_factory=dict, repr=False)
     n_unassigned: int = 0
     n_conflicting_ids: int = 0
+    headline: Literal["averaged", "selected"] = "selected"
 
     def table(self) -> pd.DataFrame:
         """The strata table with an ``overall`` row appended (``by`` columns = "overall")."""
@@ -50,16 +55,18 @@ class StratifiedMSEResult:
         row: dict[str, Any] = {c: "overall" for c in by}
         if self.overall is not None:
             o = self.overall
+            h = o.headline(self.headline)
             row.update(observed=o.observed, overlap=np.nan, lists_used=", ".join(o.lists),
-                       estimate=o.estimate, lower=o.lower, upper=o.upper, model=o.model,
-                       status="estimated", reason="")
+                       estimate=h.estimate, lower=h.lower, upper=h.upper, model=o.model,
+                       status="estimated", reason="", sensitive=o.sensitive, spread=o.spread,
+                       basis=h.basis)
         else:
             row.update(status="not_estimated", reason=self.overall_reason)
         return pd.concat([self.strata, pd.DataFrame([row])], ignore_index=True)
 
 
 _RESULT_COLUMNS = ("observed", "overlap", "lists_used", "estimate", "lower", "upper",
-                   "model", "status", "reason")
+                   "model", "status", "reason", "sensitive", "spread", "basis")
 
 
 def _assign_strata(records: pd.DataFrame, id_col: str, by: list[str]
@@ -68,15 +75,20 @@ def _assign_strata(records: pd.DataFrame, id_col: str, by: list[str]
     first in sort order). People with a missing stratum value are unassigned."""
     per = records[[id_col, *by]].copy()
     conflicting = per.groupby(id_col)[by].nunique(dropna=True).gt(1).any(axis=1)
-
-    def modal(s: pd.Series) -> Any:
-        counts = s.dropna().value_counts()
-        if counts.empty:
-            return np.nan
-        top = counts[counts == counts.max()].index
-        return sorted(top, key=str)[0]
-
-    assigned = per.groupby(id_col)[by].agg(modal)
+    ids = conflicting.index
+    # Vectorised (a per-person Python function took half the chapter's time): count each
+    # person's values, sort by count (descending) then by the value as text, keep the first.
+    columns = {}
+    for col in by:
+        values = per[[id_col, col]].dropna(subset=[col])
+        counts = values.groupby([id_col, col], sort=False, observed=True).size()
+        counts = counts.rename("_n").reset_index()
+        counts["_text"] = counts[col].map(str)
+        counts = counts.sort_values([id_col, "_n", "_text"], ascending=[True, False, True],
+                                    kind="mergesort")
+        modal = counts.drop_duplicates(id_col).set_index(id_col)[col]
+        columns[col] = modal.reindex(ids).astype(per[col].dtype)
+    assigned = pd.DataFrame(columns, index=ids)
     unassigned = assigned.isna().any(axis=1)
     return assigned[~unassigned], int(unassigned.sum()), int(conflicting.sum())
 
@@ -89,14 +101,15 @@ def _histories(records: pd.DataFrame, id_col: str, list_col: str, lists: Sequenc
 
 
 def _one(hist: pd.DataFrame, *, min_observed: int, min_overlap: int, min_lists: int,
-         mse_kwargs: dict[str, Any]) -> tuple[dict[str, Any], MSEResult | None]:
+         headline: str, mse_kwargs: dict[str, Any]) -> tuple[dict[str, Any], MSEResult | None]:
     lists_used = [c for c in hist.columns if c != "count"]
     observed = int(hist["count"].sum())
     overlap = int(hist.loc[hist[lists_used].sum(axis=1) >= 2, "count"].sum())
     row: dict[str, Any] = {"observed": observed, "overlap": overlap,
                            "lists_used": ", ".join(lists_used), "estimate": np.nan,
                            "lower": np.nan, "upper": np.nan, "model": "",
-                           "status": "not_estimated", "reason": ""}
+                           "status": "not_estimated", "reason": "", "sensitive": False,
+                           "spread": np.nan, "basis": headline}
     if len(lists_used) < min_lists:
         row["reason"] = f"only {len(lists_used)} list(s) have anyone (minimum {min_lists})"
     elif observed < min_observed:
@@ -110,8 +123,9 @@ def _one(hist: pd.DataFrame, *, min_observed: int, min_overlap: int, min_lists: 
     except MSEError as exc:
         row["reason"] = str(exc)
         return row, None
-    row.update(estimate=res.estimate, lower=res.lower, upper=res.upper, model=res.model,
-               status="estimated")
+    chosen = res.headline(headline)
+    row.update(estimate=chosen.estimate, lower=chosen.lower, upper=chosen.upper,
+               model=res.model, status="estimated", sensitive=res.sensitive, spread=res.spread)
     return row, res
 
 
@@ -125,6 +139,8 @@ def stratified_mse(
     min_observed: int = 30,
     min_overlap: int = 5,
     min_lists: int = 2,
+    headline: Literal["averaged", "selected"] = "selected",
+    overall: bool = True,
     **mse_kwargs: Any,
 ) -> StratifiedMSEResult:
     """Multiple-systems estimates per stratum, plus the overall (pooled) estimate.
@@ -143,6 +159,10 @@ def stratified_mse(
     ``min_overlap`` people on two or more lists; otherwise, or when no model has an
     existing, identifiable MLE, it is returned with a ``reason`` instead of a number. The
     default thresholds are pragmatic, not from a published rule — set them for your data.
+    ``headline`` chooses which estimate fills ``estimate``/``lower``/``upper``: the
+    selected model's (default) or the model average; ``results`` keep both.
+    ``overall=False`` skips the pooled estimate (``overall`` is then None with the reason
+    "not requested"), e.g. when another breakdown of the same records has made it.
 
     Per-stratum estimates do **not** in general sum to the overall estimate: each stratum
     selects its own model and the models are non-linear in the counts (stratifying also
@@ -161,6 +181,8 @@ def stratified_mse(
         raise ValueError(f"records: column {id_col!r} has missing ids")
     if records[list_col].isna().any():
         raise ValueError(f"records: column {list_col!r} has missing list names")
+    if headline not in ("averaged", "selected"):
+        raise ValueError(f"headline must be 'averaged' or 'selected', got {headline!r}")
     for name, value in (("min_observed", min_observed), ("min_overlap", min_overlap),
                         ("min_lists", min_lists)):
         if not isinstance(value, int | np.integer) or value < 0:
@@ -179,13 +201,13 @@ def stratified_mse(
     recs = records.assign(**{list_col: records[list_col].astype(str),
                              id_col: records[id_col].astype(str)})
 
-    overall: MSEResult | None = None
-    overall_reason: str | None = None
-    hist_all = _histories(recs, id_col, list_col, lists)
-    row_all, overall = _one(hist_all, min_observed=min_observed, min_overlap=min_overlap,
-                            min_lists=min_lists, mse_kwargs=mse_kwargs)
-    if overall is None:
-        overall_reason = row_all["reason"]
+    pooled: MSEResult | None = None
+    overall_reason: str | None = "not requested"
+    if overall:
+        hist_all = _histories(recs, id_col, list_col, lists)
+        row_all, pooled = _one(hist_all, min_observed=min_observed, min_overlap=min_overlap,
+                               min_lists=min_lists, headline=headline, mse_kwargs=mse_kwargs)
+        overall_reason = None if pooled is not None else row_all["reason"]
 
     assigned, n_unassigned, n_conflicting = _assign_strata(recs, id_col, by_cols)
     rows: list[dict[str, Any]] = []
@@ -194,7 +216,8 @@ def stratified_mse(
         key = key if isinstance(key, tuple) else (key,)
         sub = recs[recs[id_col].isin(ids.index)]
         row, res = _one(_histories(sub, id_col, list_col, lists), min_observed=min_observed,
-                        min_overlap=min_overlap, min_lists=min_lists, mse_kwargs=mse_kwargs)
+                        min_overlap=min_overlap, min_lists=min_lists, headline=headline,
+                        mse_kwargs=mse_kwargs)
         rows.append({**dict(zip(by_cols, key, strict=True)), **row})
         if res is not None:
             results[key] = res
@@ -202,10 +225,11 @@ def stratified_mse(
     all_done = bool(len(strata)) and (strata["status"] == "estimated").all()
     return StratifiedMSEResult(
         strata=strata,
-        overall=overall,
+        overall=pooled,
         overall_reason=overall_reason,
         sum_of_strata=float(strata["estimate"].sum()) if all_done else None,
         results=results,
         n_unassigned=n_unassigned,
         n_conflicting_ids=n_conflicting,
+        headline=headline,
     )
