@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-from needs_assessment.display import OKABE_ITO, REPORT_RC, RASTER_DPI, setup_plotting
+from needs_assessment.display import OKABE_ITO, RASTER_DPI, REPORT_RC, setup_plotting
 
 
 def _seaborn_theme() -> dict:

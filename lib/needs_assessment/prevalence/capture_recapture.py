@@ -70,9 +70,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import gammaln
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from . import _loglinear as ll
 
@@ -327,7 +328,7 @@ class MSEModelFit:
 def _glm_fit(x: np.ndarray, y: np.ndarray):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sm.GLM(y, x, family=sm.families.Poisson()).fit()
+        return GLM(y, x, family=families.Poisson()).fit()
 
 
 def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True) -> MSEModelFit:
