@@ -50,6 +50,19 @@ def _tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
+def test_published_numbers_match_the_stored_digest(default_run):
+    """Regression guard: speed, layout and robustness work must not change a published
+    number. When a change is meant to, regenerate tests/data/published_digests_default.json
+    with tests/published_digests.py and say so in the commit."""
+    from published_digests import published_digests
+
+    outcome, _ = default_run
+    stored = json.loads((Path(__file__).parent / "data" / "published_digests_default.json").read_text())
+    made = published_digests(outcome.run_dir)
+    differ = sorted(k for k in set(stored) | set(made) if stored.get(k) != made.get(k))
+    assert not differ, f"published numbers changed in: {differ}"
+
+
 def test_report_files_exist(default_run):
     outcome, params_path = default_run
     params = load_params(params_path, check_files=False)
