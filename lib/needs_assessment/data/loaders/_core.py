@@ -260,6 +260,32 @@ def _peek_header(path: Path) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]), [])]
 
 
+def _check_header(data: bytes, sep: str, name: str, dataset: str) -> None:
+    """The first record must be a header of several columns. A file saved with another
+    delimiter, or with a blank or title line on top, reads as one column: say so, rather
+    than that every required column is missing."""
+    import csv
+
+    head = data[: 1 << 16].decode("utf-8", errors="replace")
+    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])
+    if len(header) > 1 and any(c.strip() for c in header):
+        return
+    what = "commas" if sep == "," else "tabs"
+    expected = f"expected the header row naming the columns, separated by {what}, on line 1"
+    text = "".join(header).strip()
+    if not text:
+        raise InputDataError(Problem(name, f"the first line is blank ({expected})", rows=(1,), dataset=dataset))
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    for other, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if other in text:
+            raise InputDataError(Problem(
+                name, f"the header row reads as one column {shown!r}: the file looks {label}-separated "
+                f"({expected}; in Excel, Save As 'CSV UTF-8 (Comma delimited)')", rows=(1,), dataset=dataset))
+    raise InputDataError(Problem(
+        name, f"the first line reads as one column {shown!r} ({expected}, with no title lines above it)",
+        rows=(1,), dataset=dataset))
+
+
 def _read_csv(
     path: Path,
     name: str,
@@ -273,16 +299,16 @@ def _read_csv(
     object), ``numeric`` ones float64 (falling back to text when a cell is not a number)."""
     data = _decode(path, name, dataset)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    _check_header(data, sep, name, dataset)
     dtype: object = "category"
-    if numeric is not None or plain is not None:
-        first = data[: data.find(b"\n") + 1 if b"\n" in data else len(data)]
-        header = pd.read_csv(io.BytesIO(first), nrows=0, sep=sep, encoding="utf-8").columns
-        dtype = {
-            c: ("float64" if numeric is not None and numeric(str(c)) else
-                object if plain is not None and plain(str(c)) else "category")
-            for c in header
-        }
     try:
+        if numeric is not None or plain is not None:
+            header = pd.read_csv(io.BytesIO(data), nrows=0, sep=sep, encoding="utf-8").columns
+            dtype = {
+                c: ("float64" if numeric is not None and numeric(str(c)) else
+                    object if plain is not None and plain(str(c)) else "category")
+                for c in header
+            }
         df = pd.read_csv(
             io.BytesIO(data),
             encoding="utf-8",
@@ -306,9 +332,24 @@ def _read_csv(
                 "(expected one value per column: check for unquoted commas)"
             )
             raise InputDataError(Problem(name, msg, rows=(line,), dataset=dataset)) from None
+        match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if match:  # pandas counts lines from 0 (the header)
+            line = int(match.group(1)) + 1
+            msg = (f"a quoted value that starts on row {line} is never closed (expected a closing "
+                   "double quote \" before the end of the value)")
+            raise InputDataError(Problem(name, msg, rows=(line,), dataset=dataset)) from None
         raise InputDataError(
             Problem(name, f"cannot be read as CSV: {exc}", rows=(1,), dataset=dataset)
         ) from None
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first data row longer than the header
+        # as row labels and shifts every column; later long rows raise the ParserError above
+        want = len(pd.read_csv(io.BytesIO(data), nrows=0, sep=sep).columns)
+        msg = (
+            f"row 2 has {want + df.index.nlevels} fields but the header has {want} "
+            "(expected one value per column: check for unquoted commas or a delimiter after the last value)"
+        )
+        raise InputDataError(Problem(name, msg, rows=(2,), dataset=dataset))
     del data
     return _finish_table(df, path, name, header_row=1)
 
@@ -476,6 +517,9 @@ class _Display:
 
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+#: Whole numbers beyond 2**53 are not exact in float64 (and beyond 2**63 not int64 at all).
+_MAX_WHOLE = 2**53
+_TOO_LARGE = "number too large: {values} (expected a whole number below 9,007,199,254,740,992)"
 _DATE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _DATE_UK = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 _MONTH = re.compile(r"\d{4}-\d{2}")
@@ -560,6 +604,9 @@ def _parse(table: _Table, specs: Sequence[_F], colmap: dict[str, str], coll: _Co
                 with np.errstate(invalid="ignore"):
                     frac_u = finite_u & (nums_u != np.floor(nums_u))
                 report(frac_u, "not a whole number: {values} (expected a whole number, e.g. 12)")
+                huge_u = finite_u & (np.abs(nums_u) >= _MAX_WHOLE)
+                report(huge_u, _TOO_LARGE)
+                finite_u &= ~huge_u
             nums_u[~finite_u] = np.nan
             out[spec.name] = _typed_number(pd.Series(nums_u[codes]), spec)
         elif spec.kind in ("date", "month"):
@@ -622,6 +669,11 @@ def _from_float(raw: pd.Series, spec: _F, label: str, prov: _Prov, coll: _Collec
         if frac.any():
             pos = np.flatnonzero(frac)
             coll.add_at(prov, pos, f"not a whole number: {_quote(raw.iloc[pos])} (expected a whole number)", label, spec.name)
+        huge = ~empty & ~frac & (raw.abs() >= _MAX_WHOLE).to_numpy()
+        if huge.any():
+            pos = np.flatnonzero(huge)
+            coll.add_at(prov, pos, _TOO_LARGE.format(values=_quote(raw.iloc[pos])), label, spec.name)
+            raw = raw.where(~huge)
     if empty.any() and not spec.nullable:
         coll.add_at(prov, np.flatnonzero(empty), "missing value (expected a number)", label, spec.name)
     return _typed_number(raw, spec)

@@ -1,0 +1,314 @@
+"""Property-based fuzzing (hypothesis) of every loader against its data contract.
+
+Each property takes a valid file in a real layout, corrupts it one way (see
+``fuzz_faults.py``: wrong types, missing/extra/renamed columns, encodings, byte-order marks,
+delimiters, duplicated keys, empty and header-only files, truncated and ragged rows, huge
+values, NaN/inf text, odd dates, whitespace, mixed line endings), runs the loader, and
+checks the promise of ``data/README.md``:
+
+* the loader returns a frame that passes its schema again (and, for faults that change
+  nothing a reader should care about, such as a byte-order mark or CRLF line endings,
+  exactly the frame the valid file gives); or
+* it raises :class:`InputDataError` whose message names the file, a column when the fault is
+  in a column, and rows (the row of a bad cell) when the fault is in rows;
+* never any other exception; and the input files are byte-for-byte unchanged.
+
+Valid files come from the synthetic county, generated for the session by the
+``synthetic_params`` fixture (the layouts analysts have: ONS SAPE wide population, police.uk
+monthly folders, a Fingertips export ...), and from samples of the published files in
+``shared/reference`` (skipped when absent; sampled into a temporary folder, never copied
+into the repository). The public-data readers are fuzzed on those samples too.
+
+Hypothesis runs derandomized, without an example database, so every run tries the same
+cases; ``NEEDS_ASSESSMENT_FUZZ_EXAMPLES`` raises the number of examples for a deeper run.
+``pytest tests/test_data_fuzz.py --hypothesis-show-statistics`` lists how many examples
+each property ran and which faults they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from fuzz_faults import Fault, Seed, Table, geojson_faults, table_faults
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from test_data_builders import TODAY, snapshot
+
+from needs_assessment.data import (
+    CANONICAL_COLUMNS,
+    InputDataError,
+    check_frame,
+    load_boundaries,
+    load_comparators,
+    load_crime,
+    load_deaths,
+    load_geography,
+    load_linkable_list,
+    load_population,
+    load_prison_releases,
+    load_services,
+    load_treatment_episodes,
+)
+from needs_assessment.data.loaders import load_admissions, load_characteristics
+from needs_assessment.data.schemas import boundaries_schema
+
+EXAMPLES = int(os.environ.get("NEEDS_ASSESSMENT_FUZZ_EXAMPLES", "60"))
+READER_EXAMPLES = max(10, EXAMPLES // 3)
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=None if not os.environ.get("FUZZ_DEV") else [Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+# ================================================================================ targets
+@dataclass(frozen=True)
+class Target:
+    """One loader and the valid input it is fuzzed from."""
+
+    name: str
+    load: Callable[[Path], object]  # called with the file (or folder) path
+    dataset: str | None  # schema the result must pass again (None: checked by ``check``)
+    entry: str = ""  # path handed to the loader, relative to the seed folder ("" = folder)
+    geojson: bool = False
+    code_property: str = "small_area_code"
+    reference: bool = False  # seeded from shared/reference (skipped when absent)
+
+
+TARGETS = [
+    Target("geography", load_geography, "geography", "geography.csv"),
+    Target("geography_folder_ons_imd", load_geography, "geography", reference=True),
+    Target("boundaries_geojson", load_boundaries, None, "boundaries.geojson", geojson=True),
+    Target("boundaries_ons_geojson", load_boundaries, None, "lsoa21_boundaries.geojson", geojson=True,
+           code_property="LSOA21CD", reference=True),
+    Target("population_wide_sape", load_population, "population", "population.csv"),
+    Target("population_long", load_population, "population", "population_long.csv"),
+    Target("population_wide_persons_ons", load_population, "population", "mye2020_persons_lsoa11.csv",
+           reference=True),
+    Target("treatment_episodes", lambda p: load_treatment_episodes(p, today=TODAY), "treatment_episodes",
+           "treatment_episodes.csv"),
+    Target("prison_releases", lambda p: load_prison_releases(p, today=TODAY), "prison_releases",
+           "prison_releases.csv"),
+    Target("deaths", load_deaths, "deaths", "deaths.csv"),
+    Target("admissions", load_admissions, "admissions", "admissions.csv"),
+    Target("crime_police_uk_folder", load_crime, "crime"),
+    Target("crime_police_uk_file", load_crime, "crime", "2024-09-metropolitan-street.csv", reference=True),
+    Target("comparators_fingertips", load_comparators, "comparators", "comparators.csv"),
+    Target("services", load_services, "services", "services.csv"),
+    Target("characteristics", load_characteristics, "characteristics", "characteristics.csv"),
+    Target("linkable_list", lambda p: load_linkable_list(p, today=TODAY), "linkable_list", "probation.csv"),
+]
+
+
+# ================================================================================== seeds
+def _table(path: Path, keep: int | None = None, where: Callable[[list[str], list[str]], bool] | None = None) -> Table:
+    table = Table.from_bytes(path.read_bytes())
+    if where is not None:
+        table.rows = [r for r in table.rows if where(table.header, r)]
+    return Table.from_bytes(table.to_bytes(), keep=keep)
+
+
+def _features(path: Path, n: int) -> bytes:
+    doc = json.loads(path.read_bytes())
+    doc["features"] = doc["features"][:n]
+    return json.dumps(doc).encode("utf-8")
+
+
+def _long_population(wide: Table, tmp: Path) -> Table:
+    """The long layout (small_area_code, year, sex, age, age_band, population) of a few
+    small areas of the wide file, via the loader itself on the valid wide file."""
+    path = tmp / "wide.csv"
+    path.write_bytes(wide.to_bytes())
+    long = load_population(path)
+    long = long[long["small_area_code"].isin(long["small_area_code"].cat.categories[:2])]
+    long = long[long["age"].isin([0, 1, 17, 18, 44, 45, 89, 90])]
+    return Table.from_bytes(long.astype(str).to_csv(index=False).encode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def county(synthetic_params) -> Path:
+    raw = yaml.safe_load(synthetic_params("default").read_text())
+    return Path(raw["data"]["directory"])
+
+
+@pytest.fixture(scope="module")
+def seeds(county, tmp_path_factory) -> dict[str, Seed]:
+    """name -> valid input, cut down from the generated county (and, when present, samples
+    of shared/reference)."""
+    tmp = tmp_path_factory.mktemp("fuzz-seeds")
+    wide = _table(county / "population.csv", keep=6)
+    crime_files = sorted((county / "crime").rglob("*-street.csv"))
+    out = {
+        "geography": Seed({"geography.csv": _table(county / "geography.csv", keep=12)}),
+        "boundaries_geojson": Seed({"boundaries.geojson": _features(county / "boundaries.geojson", 5)}),
+        "population_wide_sape": Seed({"population.csv": wide}),
+        "population_long": Seed({"population_long.csv": _long_population(wide, tmp)}),
+        "treatment_episodes": Seed({"treatment_episodes.csv": _table(county / "treatment_episodes.csv", keep=30)}),
+        "prison_releases": Seed({"prison_releases.csv": _table(county / "prison_releases.csv", keep=20)}),
+        "deaths": Seed({"deaths.csv": _table(county / "deaths.csv", keep=25)}),
+        "admissions": Seed({"admissions.csv": _table(county / "admissions.csv", keep=25)}),
+        "crime_police_uk_folder": Seed(
+            {f"{f.parent.name}/{f.name}": _table(f, keep=12) for f in (crime_files[0], crime_files[-1])},
+            folder=True,
+        ),
+        "comparators_fingertips": Seed({"comparators.csv": _table(county / "comparators.csv", keep=15)}),
+        "services": Seed({"services.csv": _table(county / "services.csv")}),
+        "characteristics": Seed({"characteristics.csv": _table(county / "characteristics.csv", keep=25)}),
+        "linkable_list": Seed({"probation.csv": _table(county / "lists" / "probation.csv", keep=25)}),
+    }
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_seeds(reference_dir) -> dict[str, Seed]:
+    """Samples of the published files: ONS lookup + IoD 2025 (a geography folder), ONS LSOA
+    boundaries, ONS SAPE persons by single year (2011 LSOAs), a police.uk file."""
+    geo = reference_dir / "geography"
+    lookup = _table(geo / "lsoa21_ward24_lad24_utla_lookup.csv", keep=10)
+    codes = {r[0] for r in lookup.rows}
+    imd = _table(geo / "imd2025_lsoa21_study_areas.csv",
+                 where=lambda h, r: r[0] in codes or r[0].startswith("E0100420"))
+    return {
+        "geography_folder_ons_imd": Seed({"lookup.csv": lookup, "imd.csv": imd}, folder=True),
+        "boundaries_ons_geojson": Seed(
+            {"lsoa21_boundaries.geojson": _features(geo / "lsoa21_boundaries_bgc.geojson", 4)}),
+        "population_wide_persons_ons": Seed({"mye2020_persons_lsoa11.csv": _table(
+            reference_dir / "population" / "mye2020_persons_single_year_lsoa11.csv", keep=5)}),
+        "crime_police_uk_file": Seed({"2024-09-metropolitan-street.csv": _table(
+            reference_dir / "crime" / "tower_hamlets_burglary_2024-09_to_2025-02_street.csv", keep=20)}),
+    }
+
+
+def _seed_for(target: Target, request) -> Seed:
+    if target.reference:
+        return request.getfixturevalue("reference_seeds")[target.name]
+    return request.getfixturevalue("seeds")[target.name]
+
+
+# ============================================================================= running
+FOLDER = "input"  # the folder the (corrupted) seed is written to, as messages name it
+
+
+def _write(seed: Seed, folder: Path, fault: Fault | None = None) -> None:
+    for rel, content in seed.files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fault is not None and rel == fault.file:
+            path.write_bytes(fault.content)
+        else:
+            path.write_bytes(content.to_bytes() if isinstance(content, Table) else content)
+
+
+def _entry(target: Target, folder: Path) -> Path:
+    return folder / target.entry if target.entry else folder
+
+
+def _check_result(target: Target, result) -> None:
+    """A loaded frame must pass its contract again."""
+    if target.geojson:
+        assert list(result.columns) == ["small_area_code", "geometry"]
+        assert result.crs.to_epsg() == 27700
+        boundaries_schema().validate(pd.DataFrame({"small_area_code": result["small_area_code"]}), lazy=True)
+        assert result.geometry.notna().all() and not result.geometry.is_empty.any()
+        types = set(result.geom_type)
+        assert types <= {"Polygon", "MultiPolygon"}, types
+        assert result.geometry.is_valid.all()
+        return
+    assert tuple(result.columns) == CANONICAL_COLUMNS[target.dataset]
+    assert isinstance(result.index, pd.RangeIndex)
+    check_frame(result, target.dataset, today=TODAY, file=f"{target.name} (as loaded)")
+
+
+def _check_error(err: InputDataError, fault: Fault, seed: Seed, target: Target) -> None:
+    """The message names the file, a column (fault in a column) and rows (fault in rows)."""
+    message = str(err)
+    assert err.problems, message
+    corrupted = Path(fault.file).name
+    if seed.folder:
+        # a folder loader may report a broken file against the file it was matched with
+        names = {Path(rel).name for rel in seed.files} | {FOLDER}
+        assert all(any(n in p.file for n in names) for p in err.problems), message
+    else:
+        assert corrupted in message, message
+        assert all(p.file.startswith(corrupted) for p in err.problems), message
+    if target.geojson and any(re.search(r"line \d+, character \d+", p.message) for p in err.problems):
+        # GDAL stops at the first thing it cannot parse (bad JSON, or an integer beyond
+        # 64 bits) and gives its line and character; it knows no feature or property then
+        return
+    if fault.column is not None:
+        assert any(p.column for p in err.problems), f"{fault}: no problem names a column\n{message}"
+    if fault.row is not None:
+        assert any(p.rows for p in err.problems), f"{fault}: no problem names rows\n{message}"
+    if fault.locate_row:
+        located = [p for p in err.problems if p.file.startswith(corrupted)]
+        if located or not seed.folder:
+            assert any(fault.row in p.rows for p in located), f"{fault}: row {fault.row} not named\n{message}"
+
+
+def _baseline(target: Target, seed: Seed, cache: dict):
+    if target.name not in cache:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / FOLDER
+            _write(seed, folder)
+            cache[target.name] = target.load(_entry(target, folder))
+    return cache[target.name]
+
+
+def _same(target: Target, got, want) -> None:
+    if target.geojson:
+        assert got["small_area_code"].tolist() == want["small_area_code"].tolist()
+        assert got.geometry.geom_equals_exact(want.geometry, tolerance=1e-6).all()
+        return
+    pd.testing.assert_frame_equal(got, want)
+
+
+def run_fault(target: Target, seed: Seed, fault: Fault, baseline=None) -> None:
+    """Write the corrupted input, load it, check the promise (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / FOLDER
+        _write(seed, folder, fault)
+        before = snapshot(folder)
+        try:
+            result = target.load(_entry(target, folder))
+        except InputDataError as err:
+            assert not fault.benign, f"{fault}: a harmless change was rejected\n{err}"
+            _check_error(err, fault, seed, target)
+        else:
+            _check_result(target, result)
+            if fault.benign and baseline is not None:
+                _same(target, result, baseline)
+        assert snapshot(folder) == before, f"{fault}: the input files changed"
+
+
+_BASELINES: dict = {}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+@FUZZ
+@given(data=st.data())
+def test_loader_returns_valid_data_or_names_the_fault(request, target, data):
+    seed = _seed_for(target, request)
+    strategy = geojson_faults(seed, target.code_property) if target.geojson else table_faults(seed)
+    fault = data.draw(strategy, label="fault")
+    run_fault(target, seed, fault, _baseline(target, seed, _BASELINES))
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_every_seed_loads_as_valid_data(request, target):
+    """The fuzzing starts from files that are valid (otherwise every fault 'passes')."""
+    seed = _seed_for(target, request)
+    _check_result(target, _baseline(target, seed, _BASELINES))
