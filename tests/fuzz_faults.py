@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import json
+import re
 import string
 from dataclasses import dataclass, field
 
@@ -53,6 +55,41 @@ class Table:
 
     def copy(self) -> Table:
         return Table(list(self.header), [list(r) for r in self.rows])
+
+    def to_xlsx(self, *, above: list[list] = (), notes_first: bool = False, typed: bool = True) -> bytes:
+        """An Excel workbook of the table, cells typed as Excel holds them (numbers, dates,
+        booleans), optionally with title rows above the header or a notes sheet first."""
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        if notes_first:
+            sheet.title = "Notes"
+            sheet.append(["About this table"])
+            sheet.append(["Source: synthetic extract for testing"])
+            sheet = book.create_sheet("Data")
+        for line in above:
+            sheet.append(list(line))
+        sheet.append(self.header)
+        for row in self.rows:
+            sheet.append([_excel_value(v) if typed else v for v in row])
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+
+def _excel_value(text: str):
+    """The value a spreadsheet cell holds for this text: whole numbers and decimals as
+    numbers, ISO dates as dates, True/False as booleans, anything else as text."""
+    if re.fullmatch(r"-?[1-9]\d{0,14}|0", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return float(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return dt.datetime.strptime(text, "%Y-%m-%d")
+    if text in ("True", "False"):
+        return text == "True"
+    return text
 
 
 @dataclass
@@ -113,8 +150,9 @@ NON_ASCII = ("Caf\u00e9", "Zo\u00eb", "\u00a3500", "na\u00efve", "Ni\u00f1o", "\
 
 
 def _pick_cell(draw, table: Table) -> tuple[int, int]:
+    """A cell under a header (rows may be ragged after an earlier fault of a combination)."""
     r = draw(st.integers(0, len(table.rows) - 1))
-    c = draw(st.integers(0, len(table.header) - 1))
+    c = draw(st.integers(0, max(0, min(len(table.header), len(table.rows[r])) - 1)))
     return r, c
 
 
@@ -406,4 +444,80 @@ def geojson_faults(draw, seed: Seed, code_property: str = "small_area_code") -> 
     if kind == "not_json":
         data = draw(st.sampled_from([b"small_area_code\nX01000001\n", b"{", b"[]", b"null", b"<html></html>"]))
         return Fault(kind, rel, f"{data!r}", content=data)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- Excel corruptions
+def _legal_in_xml(value) -> bool:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return not (isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value))
+
+
+excel_value = st.one_of(
+    odd_value.filter(_legal_in_xml),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(9999, 12, 31)),
+    st.dates(dt.date(1900, 3, 1), dt.date(9999, 12, 31)),
+    st.times(),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["=1/0", "=NA()", "=A1", "#N/A", "#VALUE!", "#REF!"]),
+)
+
+
+@st.composite
+def xlsx_faults(draw, seed: Seed) -> Fault:
+    """One fault in an Excel (.xlsx) table: typed cells of the wrong kind, title rows above
+    the header, a notes sheet first, missing columns, duplicated rows, a header too far
+    down, an empty or broken workbook."""
+    (rel, table), = seed.files.items()
+    kinds = ["cell", "cell", "cell", "title_rows", "notes_first", "text_cells", "drop_column", "duplicate_row",
+             "header_only", "header_too_low", "empty_sheet", "truncate", "not_a_workbook"]
+    kind = draw(st.sampled_from(kinds))
+    event(f"fault: {kind}")
+    t = table.copy()
+    if kind == "cell":
+        r, c = _pick_cell(draw, t)
+        value = draw(excel_value)
+        typed = [_excel_value(v) for v in t.rows[r]]
+        typed[c] = value
+        rows = [[_excel_value(v) for v in row] for row in t.rows]
+        rows[r] = typed
+        book = Table(t.header, rows).to_xlsx(typed=False)
+        return Fault(kind, rel, f"row {r + 2} column {t.header[c]!r}: {t.rows[r][c]!r} -> {str(value)[:40]!r}",
+                     column=t.header[c], row=r + 2, locate_row=True, content=book)
+    if kind == "title_rows":
+        n = draw(st.integers(1, 6))
+        above = [["Table 1: an extract"]] + [[""]] * (n - 1)
+        return Fault(kind, rel, f"{n} title row(s) above the header", benign=True, content=t.to_xlsx(above=above))
+    if kind == "notes_first":
+        return Fault(kind, rel, "a notes sheet before the data", benign=True, content=t.to_xlsx(notes_first=True))
+    if kind == "text_cells":
+        return Fault(kind, rel, "every cell stored as text", benign=True, content=t.to_xlsx(typed=False))
+    if kind == "drop_column":
+        c = draw(st.integers(0, len(t.header) - 1))
+        name = t.header.pop(c)
+        for row in t.rows:
+            del row[c]
+        return Fault(kind, rel, f"column {name!r} removed", column=name, content=t.to_xlsx())
+    if kind == "duplicate_row":
+        r = draw(st.integers(0, len(t.rows) - 1))
+        t.rows.insert(r, list(t.rows[r]))
+        return Fault(kind, rel, f"row {r + 2} repeated", row=r + 3, content=t.to_xlsx())
+    if kind == "header_only":
+        t.rows = []
+        return Fault(kind, rel, "no data rows", row=2, content=t.to_xlsx())
+    if kind == "header_too_low":
+        return Fault(kind, rel, "header on row 32", row=1, content=t.to_xlsx(above=[[""]] * 31))
+    if kind == "empty_sheet":
+        return Fault(kind, rel, "an empty sheet", row=1, content=Table([], []).to_xlsx())
+    if kind == "truncate":
+        whole = t.to_xlsx()
+        # a fraction, not a byte count: a workbook's size varies with its save time
+        cut = max(1, int(len(whole) * draw(st.floats(0.0, 0.99))))
+        return Fault(kind, rel, f"workbook cut at byte {cut} of {len(whole)}", content=whole[:cut])
+    if kind == "not_a_workbook":
+        return Fault(kind, rel, "CSV text saved as .xlsx", content=t.to_bytes())
     raise AssertionError(kind)  # pragma: no cover

@@ -32,13 +32,14 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from fuzz_faults import Fault, Seed, Table, geojson_faults, table_faults
+from fuzz_faults import Fault, Seed, Table, geojson_faults, table_faults, xlsx_faults
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_data_builders import TODAY, snapshot
@@ -60,6 +61,7 @@ from needs_assessment.data import (
 )
 from needs_assessment.data.loaders import load_admissions, load_characteristics
 from needs_assessment.data.schemas import boundaries_schema
+from needs_assessment.public_data import readers as R
 
 EXAMPLES = int(os.environ.get("NEEDS_ASSESSMENT_FUZZ_EXAMPLES", "60"))
 READER_EXAMPLES = max(10, EXAMPLES // 3)
@@ -69,7 +71,7 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,
     database=None,
-    phases=None if not os.environ.get("FUZZ_DEV") else [Phase.explicit, Phase.generate],
+    phases=tuple(Phase) if not os.environ.get("FUZZ_DEV") else (Phase.explicit, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
@@ -110,7 +112,16 @@ TARGETS = [
     Target("services", load_services, "services", "services.csv"),
     Target("characteristics", load_characteristics, "characteristics", "characteristics.csv"),
     Target("linkable_list", lambda p: load_linkable_list(p, today=TODAY), "linkable_list", "probation.csv"),
+    # the same layouts saved from Excel: typed cells (numbers, dates, booleans), title rows
+    Target("geography_xlsx", load_geography, "geography", "geography.xlsx"),
+    Target("population_wide_sape_xlsx", load_population, "population", "population.xlsx"),
+    Target("treatment_episodes_xlsx", lambda p: load_treatment_episodes(p, today=TODAY), "treatment_episodes",
+           "treatment_episodes.xlsx"),
+    Target("deaths_xlsx", load_deaths, "deaths", "deaths.xlsx"),
 ]
+#: Excel targets and the CSV target whose valid file they hold.
+XLSX_OF = {"geography_xlsx": "geography", "population_wide_sape_xlsx": "population_wide_sape",
+           "treatment_episodes_xlsx": "treatment_episodes", "deaths_xlsx": "deaths"}
 
 
 # ================================================================================== seeds
@@ -169,6 +180,9 @@ def seeds(county, tmp_path_factory) -> dict[str, Seed]:
         "characteristics": Seed({"characteristics.csv": _table(county / "characteristics.csv", keep=25)}),
         "linkable_list": Seed({"probation.csv": _table(county / "lists" / "probation.csv", keep=25)}),
     }
+    for name, csv_name in XLSX_OF.items():
+        (rel, table), = out[csv_name].files.items()
+        out[name] = Seed({rel.replace(".csv", ".xlsx"): table})
     return out
 
 
@@ -208,8 +222,10 @@ def _write(seed: Seed, folder: Path, fault: Fault | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fault is not None and rel == fault.file:
             path.write_bytes(fault.content)
+        elif isinstance(content, Table):
+            path.write_bytes(content.to_xlsx() if rel.endswith(".xlsx") else content.to_bytes())
         else:
-            path.write_bytes(content.to_bytes() if isinstance(content, Table) else content)
+            path.write_bytes(content)
 
 
 def _entry(target: Target, folder: Path) -> Path:
@@ -302,7 +318,12 @@ _BASELINES: dict = {}
 @given(data=st.data())
 def test_loader_returns_valid_data_or_names_the_fault(request, target, data):
     seed = _seed_for(target, request)
-    strategy = geojson_faults(seed, target.code_property) if target.geojson else table_faults(seed)
+    if target.geojson:
+        strategy = geojson_faults(seed, target.code_property)
+    elif target.entry.endswith(".xlsx"):
+        strategy = xlsx_faults(seed)
+    else:
+        strategy = table_faults(seed)
     fault = data.draw(strategy, label="fault")
     run_fault(target, seed, fault, _baseline(target, seed, _BASELINES))
 
@@ -312,3 +333,127 @@ def test_every_seed_loads_as_valid_data(request, target):
     """The fuzzing starts from files that are valid (otherwise every fault 'passes')."""
     seed = _seed_for(target, request)
     _check_result(target, _baseline(target, seed, _BASELINES))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(XLSX_OF))
+def test_excel_copy_of_a_seed_loads_as_its_csv(request, name):
+    """Typed Excel cells (numbers, dates, booleans) read as the CSV text does."""
+    seeds = request.getfixturevalue("seeds")
+    by_name = {t.name: t for t in TARGETS}
+    got = _baseline(by_name[name], seeds[name], _BASELINES)
+    want = _baseline(by_name[XLSX_OF[name]], seeds[XLSX_OF[name]], _BASELINES)
+    pd.testing.assert_frame_equal(got, want)
+
+
+# =================================================================== public-data readers
+@dataclass(frozen=True)
+class Reader:
+    """A public-data reader and the published file (in shared/reference) it is fuzzed from."""
+
+    name: str
+    read: Callable[[Path], pd.DataFrame]
+    source: str  # relative to shared/reference
+    keep: int | None = 25  # rows sampled evenly from the file
+    areas: int | None = None  # or: every row of the first n areas (first column)
+    #: the columns the reader promises; None: exactly those of the valid sample. A reader
+    #: that returns every column of its file as data takes an extra column as data too.
+    promises: tuple[str, ...] | None = None
+
+
+READERS = [
+    Reader("census_age", R.read_census_age, "population/census2021_ts007_age_single_year.csv", keep=None, areas=2),
+    Reader("census_sex", R.read_census_sex, "population/census2021_ts009_sex_totals.csv", keep=None),
+    Reader("sex_age_16plus", R.read_sex_age_16plus, "population/census2021_sexual_orientation_by_age_sex.csv"),
+    Reader("small_area_ethnicity", lambda p: R.read_small_area_table(p, "ethnicity"),
+           "population/census2021_ethnic_group_5cat_lsoa21.csv", keep=None, areas=4),
+    Reader("small_area_disability", lambda p: R.read_small_area_table(p, "disability"),
+           "population/census2021_disability_lsoa21.csv", keep=None, areas=6),
+    Reader("characteristic_comparators", R.read_characteristic_comparators,
+           "population/census2021_religion_disability_ethnicity_la_from_lsoa_sums.csv"),
+    Reader("sexual_orientation", R.read_sexual_orientation, "population/census2021_sexual_orientation_9cat.csv"),
+    Reader("gender_identity", R.read_gender_identity, "population/census2021_gender_identity_by_age_sex.csv"),
+    Reader("legal_partnership", R.read_legal_partnership,
+           "population/census2021_legal_partnership_by_sexual_orientation.csv"),
+    Reader("lsoa11_to_lsoa21", R.read_lsoa11_to_lsoa21, "geography/lsoa11_to_lsoa21_lookup.csv"),
+    Reader("deaths_by_la", R.read_deaths_by_la, "indicators/ons_drug_poisoning_deaths_by_la_1993_2020.csv", keep=10),
+    Reader("deaths_by_region", R.read_deaths_by_region, "indicators/ons_drug_poisoning_deaths_by_region_1993_2020.csv"),
+    Reader("deaths_3yr", R.read_deaths_3yr, "indicators/ons_drug_deaths_3yr_by_merged_area_2007_2018.csv"),
+    Reader("deaths_national", R.read_deaths_national, "indicators/ons_drug_deaths_england_wales_1993_2021.csv",
+           keep=None, promises=("year", "drug_poisoning")),
+    Reader("admissions", R.read_admissions, "indicators/nhs_digital_drug_related_admissions_2008_09_to_2019_20.csv"),
+]
+
+READER_FUZZ = settings(FUZZ, max_examples=READER_EXAMPLES)
+_GSS = r"^[A-Z]\d{8}$"  # GSS-style (ONS also uses J99000001 for England and Wales)
+_CODE_COLUMNS = ("area_code", "small_area_code", "district_code", "lsoa11_code", "lsoa21_code")
+_COUNT_COLUMNS = ("population", "count", "deaths", "admissions", "total", "female", "male", "total_residents",
+                  "drug_poisoning", "drug_misuse")
+
+
+@pytest.fixture(scope="module")
+def reader_seeds(reference_dir) -> dict[str, Seed]:
+    out = {}
+    for reader in READERS:
+        path = reference_dir / reader.source
+        if reader.areas:
+            table = Table.from_bytes(path.read_bytes())
+            first = list(dict.fromkeys(r[0] for r in table.rows))[: reader.areas]
+            table = _table(path, where=lambda h, r, first=first: r[0] in first)
+        else:
+            table = _table(path, keep=reader.keep)
+        out[reader.name] = Seed({Path(reader.source).name: table})
+    return out
+
+
+def _check_reader_result(reader: Reader, frame: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    """What the builders rely on: the promised columns, GSS codes, counts that are counts."""
+    assert isinstance(frame, pd.DataFrame)
+    if reader.promises is None:
+        assert list(frame.columns) == list(baseline.columns)
+    else:
+        assert set(reader.promises) <= set(frame.columns), list(frame.columns)
+    for col in _CODE_COLUMNS:
+        if col in frame:
+            codes = frame[col].dropna().astype(str)
+            assert codes.str.match(_GSS).all(), codes[~codes.str.match(_GSS)].unique()[:5]
+    for col in _COUNT_COLUMNS:
+        if col in frame:
+            values = pd.to_numeric(frame[col], errors="coerce")
+            assert (values.dropna() >= 0).all() and np.isfinite(values.dropna()).all(), values.describe()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("reader", READERS, ids=[r.name for r in READERS])
+@READER_FUZZ
+@given(data=st.data())
+def test_public_reader_returns_its_layout_or_names_the_fault(reader_seeds, reader, data):
+    seed = reader_seeds[reader.name]
+    target = Target(reader.name, reader.read, None, next(iter(seed.files)))
+    fault = data.draw(table_faults(seed), label="fault")
+    if reader.promises is not None and fault.kind in ("extra_column", "header_variant"):
+        fault = replace(fault, benign=False)  # its columns are data: a new one is read as data
+    baseline = _baseline(target, seed, _BASELINES)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / FOLDER
+        _write(seed, folder, fault)
+        before = snapshot(folder)
+        try:
+            result = reader.read(_entry(target, folder))
+        except InputDataError as err:
+            assert not fault.benign, f"{fault}: a harmless change was rejected\n{err}"
+            _check_error(err, fault, seed, target)
+        else:
+            _check_reader_result(reader, result, baseline)
+            if fault.benign:
+                pd.testing.assert_frame_equal(result, baseline)
+        assert snapshot(folder) == before, f"{fault}: the input files changed"
+
+
+@pytest.mark.parametrize("reader", READERS, ids=[r.name for r in READERS])
+def test_every_reader_seed_reads(reader_seeds, reader):
+    seed = reader_seeds[reader.name]
+    target = Target(reader.name, reader.read, None, next(iter(seed.files)))
+    baseline = _baseline(target, seed, _BASELINES)
+    assert len(baseline) > 0
+    _check_reader_result(reader, baseline, baseline)

@@ -375,10 +375,38 @@ def _finish_table(df: pd.DataFrame, path: Path, name: str, header_row: int) -> _
     return table
 
 
+def _non_finite_cell(path: Path) -> tuple[str, int, str, float] | None:
+    """(sheet, row, column letter, value) of the first numeric cell holding infinity or NaN,
+    which pandas cannot convert (it fails for the whole workbook, naming no cell)."""
+    import math
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: reported as such by the caller
+        return None
+    try:
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, float) and not math.isfinite(cell.value):
+                        return sheet.title, cell.row, cell.column_letter, cell.value
+    finally:
+        book.close()
+    return None
+
+
 def _read_excel(path: Path, name: str, dataset: str, is_header: Callable[[list[str]], bool]) -> _Table:
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem
+        bad = _non_finite_cell(path)
+        if bad is not None:
+            sheet, row, letter, value = bad
+            raise InputDataError(Problem(
+                f"{name} (sheet '{sheet}')", f"cell {letter}{row} holds {value} (expected a finite number)",
+                column=letter, rows=(row,), dataset=dataset)) from None
         raise InputDataError(
             Problem(name, f"cannot be read as an Excel workbook: {exc}", rows=(1,), dataset=dataset)
         ) from None
