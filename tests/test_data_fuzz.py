@@ -40,9 +40,17 @@ import pandas as pd
 import pytest
 import yaml
 from fuzz_faults import Fault, Seed, Table, geojson_faults, table_faults, xlsx_faults
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_data_builders import TODAY, snapshot
+from test_data_builders import (
+    TODAY,
+    counts_frame,
+    geography_frame,
+    population_wide,
+    prison_frame,
+    services_frame,
+    snapshot,
+)
 
 from needs_assessment.data import (
     CANONICAL_COLUMNS,
@@ -63,6 +71,8 @@ from needs_assessment.data.loaders import load_admissions, load_characteristics
 from needs_assessment.data.schemas import boundaries_schema
 from needs_assessment.public_data import readers as R
 
+CODES4 = [f"X0100000{i}" for i in range(1, 5)]
+
 EXAMPLES = int(os.environ.get("NEEDS_ASSESSMENT_FUZZ_EXAMPLES", "60"))
 READER_EXAMPLES = max(10, EXAMPLES // 3)
 
@@ -71,7 +81,6 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,
     database=None,
-    phases=tuple(Phase) if not os.environ.get("FUZZ_DEV") else (Phase.explicit, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
@@ -429,7 +438,7 @@ def _check_reader_result(reader: Reader, frame: pd.DataFrame, baseline: pd.DataF
 @given(data=st.data())
 def test_public_reader_returns_its_layout_or_names_the_fault(reader_seeds, reader, data):
     seed = reader_seeds[reader.name]
-    target = Target(reader.name, reader.read, None, next(iter(seed.files)))
+    target = Target(f"reader:{reader.name}", reader.read, None, next(iter(seed.files)))
     fault = data.draw(table_faults(seed), label="fault")
     if reader.promises is not None and fault.kind in ("extra_column", "header_variant"):
         fault = replace(fault, benign=False)  # its columns are data: a new one is read as data
@@ -453,7 +462,294 @@ def test_public_reader_returns_its_layout_or_names_the_fault(reader_seeds, reade
 @pytest.mark.parametrize("reader", READERS, ids=[r.name for r in READERS])
 def test_every_reader_seed_reads(reader_seeds, reader):
     seed = reader_seeds[reader.name]
-    target = Target(reader.name, reader.read, None, next(iter(seed.files)))
+    target = Target(f"reader:{reader.name}", reader.read, None, next(iter(seed.files)))
     baseline = _baseline(target, seed, _BASELINES)
     assert len(baseline) > 0
     _check_reader_result(reader, baseline, baseline)
+
+
+# ============================================================ regressions found by fuzzing
+# Each is the smallest input, found by the properties above, on which a loader or reader
+# raised something other than InputDataError, returned data breaking its contract, or named
+# the wrong place. They run on tiny hand-made files (test_data_builders), without the seeds.
+@dataclass
+class Regression:
+    run: Callable[[], object]
+    file: str
+    column: str | None  # what the message must name (None: no column)
+    rows: str | None  # e.g. "row 2", "feature 1", "line 3"
+    phrases: tuple[str, ...]
+
+
+def _csv(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def _frame_csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def first_row_longer_than_header(tmp: Path) -> Regression:
+    # pandas took the two extra fields as row labels and shifted every column: the age
+    # column then held a count and the wide population raised TypeError
+    wide = _frame_csv(population_wide(CODES4, years=(2022,))).split("\n")
+    wide[1] += ",7,8"
+    path = _csv(tmp / "population.csv", "\n".join(wide))
+    return Regression(lambda: load_population(path), "population.csv", None, "row 2",
+                      ("row 2 has 190 fields but the header has 188",))
+
+
+def first_row_longer_than_header_in_reader(tmp: Path) -> Regression:
+    path = _csv(tmp / "national.csv", "year,drug_poisoning\n2021,4859,3060\n2020,4561\n")
+    return Regression(lambda: R.read_deaths_national(path), "national.csv", None, "row 2",
+                      ("row 2 has 3 fields but the header has 2",))
+
+
+def huge_whole_number_in_nullable_int(tmp: Path) -> Regression:
+    # imd_rank is nullable (Int64): 1e20 raised "TypeError: cannot safely cast non-equivalent
+    # float64 to int64"
+    frame = geography_frame()
+    frame["imd_rank"] = frame["imd_rank"].astype(str)
+    frame.loc[1, "imd_rank"] = "1e20"
+    path = _csv(tmp / "geography.csv", _frame_csv(frame))
+    return Regression(lambda: load_geography(path), "geography.csv", "imd_rank", "row 3",
+                      ("number too large:", "expected a whole number below 9,007,199,254,740,992"))
+
+
+def huge_whole_number_in_count(tmp: Path) -> Regression:
+    # 2**64 overflowed int64 and was reported as "must be 0 or more (found -9223372036854775808)"
+    frame = counts_frame("deaths").astype({"count": str})
+    frame.loc[2, "count"] = "18446744073709551616"
+    path = _csv(tmp / "deaths.csv", _frame_csv(frame))
+    return Regression(lambda: load_deaths(path), "deaths.csv", "count", "row 4",
+                      ("number too large: '18446744073709551616'",))
+
+
+def population_count_beyond_int32_wide(tmp: Path) -> Regression:
+    # cast to int32 silently: 4294967296 people became 0
+    wide = population_wide(CODES4, years=(2022,)).astype({"F0": object})
+    wide.loc[0, "F0"] = "4294967296"
+    path = _csv(tmp / "population.csv", _frame_csv(wide))
+    return Regression(lambda: load_population(path), "population.csv", "F0", "row 2",
+                      ("count too large", "at most 2,147,483,647 people"))
+
+
+def population_count_beyond_int32_long(tmp: Path) -> Regression:
+    # clipped silently to 2,147,483,647
+    long = pd.DataFrame({"small_area_code": ["X01000001", "X01000001"], "year": [2022, 2022],
+                         "sex": ["male", "female"], "age": [30, 30], "population": ["3000000000", "12"]})
+    path = _csv(tmp / "population.csv", _frame_csv(long))
+    return Regression(lambda: load_population(path), "population.csv", "population", "row 2",
+                      ("count too large", "3000000000"))
+
+
+def blank_first_line(tmp: Path) -> Regression:
+    # pandas.errors.EmptyDataError: No columns to parse from file
+    path = _csv(tmp / "prison_releases.csv", "\n" + _frame_csv(prison_frame()))
+    return Regression(lambda: load_prison_releases(path, today=TODAY), "prison_releases.csv", None, "row 1",
+                      ("the first line is blank",))
+
+
+def semicolon_separated(tmp: Path) -> Regression:
+    # with a comma inside a value, the one-column header shifted the columns of row 2
+    frame = services_frame()
+    frame.loc[0, "site_name"] = "Central hub, Anytown"
+    path = _csv(tmp / "services.csv", frame.to_csv(index=False, sep=";"))
+    return Regression(lambda: load_services(path), "services.csv", None, "row 1",
+                      ("looks semicolon-separated", "expected the header row naming the columns"))
+
+
+def title_line_above_header(tmp: Path) -> Regression:
+    path = _csv(tmp / "deaths.csv", "Table 1: deaths\n" + _frame_csv(counts_frame("deaths")))
+    return Regression(lambda: load_deaths(path), "deaths.csv", None, "row 1",
+                      ("the first line reads as one column 'Table 1: deaths'", "no title lines above it"))
+
+
+def unclosed_quote(tmp: Path) -> Regression:
+    # reported against row 1 as "cannot be read as CSV: ... EOF inside string starting at row 3"
+    text = _frame_csv(counts_frame("deaths")).split("\n")
+    text[3] = text[3].replace("X01000001", '"X01000001', 1)
+    path = _csv(tmp / "deaths.csv", "\n".join(text))
+    return Regression(lambda: load_deaths(path), "deaths.csv", None, "row 4",
+                      ("a quoted value that starts on row 4 is never closed",))
+
+
+def persons_wide_empty_reference_date(tmp: Path) -> Regression:
+    # the ONS persons layout dates its rows; an empty date raised KeyError: '[-1] not in index'
+    rows = []
+    for i, code in enumerate(CODES4[:2]):
+        ages = {f"age_{a}": 3 + (a + i) % 4 for a in range(91)}
+        rows.append({"lsoa11_code": code, "reference_date": "2020-06-30" if i else "",
+                     "total_population": sum(ages.values()), **ages})
+    path = _csv(tmp / "mye2020_persons_lsoa11.csv", _frame_csv(pd.DataFrame(rows)))
+    return Regression(lambda: load_population(path), "mye2020_persons_lsoa11.csv", "reference_date", "row 2",
+                      ("missing value",))
+
+
+def _geojson(path: Path, rings: list) -> Path:
+    features = [{"type": "Feature", "properties": {"small_area_code": f"X0100000{i + 1}"},
+                 "geometry": {"type": "Polygon", "coordinates": [ring]}} for i, ring in enumerate(rings)]
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+           "features": features}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+_SQUARE = [[-2.3, 52.0], [-2.29, 52.0], [-2.29, 52.01], [-2.3, 52.01], [-2.3, 52.0]]
+
+
+def boundary_ring_of_two_points(tmp: Path) -> Regression:
+    # GEOS could not build the ring: the whole file was "cannot be read", no feature named
+    path = _geojson(tmp / "boundaries.geojson", [_SQUARE, [[-2.3, 52.0], [-2.3, 52.0]]])
+    return Regression(lambda: load_boundaries(path), "boundaries.geojson", "geometry", "feature 2",
+                      ("empty, missing or unreadable geometry",))
+
+
+def boundary_far_outside_great_britain(tmp: Path) -> Regression:
+    # a latitude beyond 90 reprojected to Infinity and the polygon was returned
+    path = _geojson(tmp / "boundaries.geojson", [_SQUARE, [[-2.3, 52.0], [1e300, 52.0], [-2.3, 100.0], [-2.3, 52.0]]])
+    return Regression(lambda: load_boundaries(path), "boundaries.geojson", "geometry", "feature 2",
+                      ("coordinates outside Great Britain",))
+
+
+def boundary_collapsed_to_a_line(tmp: Path) -> Regression:
+    # a zero-area ring: make_valid turned it into a line, returned as a "polygon"
+    path = _geojson(tmp / "boundaries.geojson",
+                    [_SQUARE, [[-2.3, 52.0], [-2.29, 52.0], [-2.28, 52.0], [-2.29, 52.0], [-2.3, 52.0]]])
+    return Regression(lambda: load_boundaries(path), "boundaries.geojson", "geometry", "feature 2",
+                      ("polygon with no area",))
+
+
+def excel_infinite_cell(tmp: Path) -> Regression:
+    # pandas raised OverflowError converting the cell: "cannot be read as an Excel workbook"
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    frame = counts_frame("deaths")
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    sheet["F3"] = -1.7976931348623157e308  # written rounded, it reads back as -inf
+    path = tmp / "deaths.xlsx"
+    book.save(path)
+    return Regression(lambda: load_deaths(path), "deaths.xlsx", "F", "row 3", ("cell F3 holds -inf",))
+
+
+def reader_not_utf8(tmp: Path) -> Regression:
+    # the byte offset was pandas' offset within a chunk, and no line was named
+    path = _csv(tmp / "region.csv", "Year of death registration,Usual residence code,Usual residence name,"
+                "Substance,Deaths\n2020,E12000001,North East,01 All drug poisonings,389\n"
+                "2020,E12000002,Caf\u00e9,01 All drug poisonings,771\n".encode("cp1252"))
+    return Regression(lambda: R.read_deaths_by_region(path), "region.csv", None, "line 3",
+                      ("not UTF-8 text: byte 0xE9",))
+
+
+def reader_header_only_comparators(tmp: Path) -> Regression:
+    # ValueError: No objects to concatenate
+    path = _csv(tmp / "comparators.csv", "area_code,area_name,geography_level,topic,category,count\n")
+    return Regression(lambda: R.read_characteristic_comparators(path), "comparators.csv", "topic", "row 2",
+                      ("no religion, disability or ethnic group rows",))
+
+
+def reader_unchecked_area_code(tmp: Path) -> Regression:
+    # returned as it was: read_deaths_by_region checked neither codes nor counts
+    path = _csv(tmp / "region.csv", "Year of death registration,Usual residence code,Usual residence name,"
+                "Substance,Deaths\n2020,E12000001,North East,01 All drug poisonings,389\n"
+                "2020,-2.1e-79,North West,01 All drug poisonings,771\n")
+    return Regression(lambda: R.read_deaths_by_region(path), "region.csv", "area_code", "row 3",
+                      ("expected a GSS area code",))
+
+
+def reader_negative_admissions(tmp: Path) -> Regression:
+    path = _csv(tmp / "admissions.csv", "financial_year,location_type,location,area_code,measure,admissions\n"
+                "2018/19,Region,North East,E12000001,Admissions with a primary diagnosis of poisoning by drug "
+                "misuse,-5\n")
+    return Regression(lambda: R.read_admissions(path), "admissions.csv", "admissions", "row 2",
+                      ("expected a count of 0 or more",))
+
+
+def reader_infinite_count(tmp: Path) -> Regression:
+    # 1e400 is inf in float64: astype(int64) raised IntCastingNaNError
+    path = _csv(tmp / "national.csv", "year,drug_poisoning\n2021,4859\n2020,1e400\n")
+    return Regression(lambda: R.read_deaths_national(path), "national.csv", "drug_poisoning", "row 3",
+                      ("not a whole number: '1e400'",))
+
+
+def reader_row_of_melted_table(tmp: Path) -> Regression:
+    # rows were counted in the melted table: a bad 1994 value of the 2nd area was "row 5"
+    path = _csv(tmp / "deaths_by_la.csv", "code,name,1995,1994,1993\nE92000001,ENGLAND,1,2,3\n"
+                "E06000001,Hartlepool,4,x9,6\n")
+    return Regression(lambda: R.read_deaths_by_la(path), "deaths_by_la.csv", "year columns", "row 3",
+                      ("not a whole number: 'x9'",))
+
+
+def reader_census_age_total(tmp: Path) -> Regression:
+    # named neither the column nor the row of the published total
+    ages = "".join(f"E06000001,Hartlepool,ltla,{a},{10 + a}\n" for a in range(91))
+    path = _csv(tmp / "ts007.csv", "area_code,area_name,geography_level,age,usual_residents\n"
+                "E06000001,Hartlepool,ltla,Total,1\n" + ages)
+    return Regression(lambda: R.read_census_age(path), "ts007.csv", "usual_residents", "row 2",
+                      ("do not add up to the published total for E06000001",))
+
+
+def reader_census_age_conflicting_repeat(tmp: Path) -> Regression:
+    # the second count of a repeated area and age was dropped without a word
+    ages = [f"E06000001,Hartlepool,ltla,{a},{10 + a}\n" for a in range(91)]
+    ages.insert(6, "E06000001,Hartlepool,ltla,5,99\n")  # spreadsheet row 9, after age 5 on row 8
+    total = sum(10 + a for a in range(91))
+    path = _csv(tmp / "ts007.csv", "area_code,area_name,geography_level,age,usual_residents\n"
+                f"E06000001,Hartlepool,ltla,Total,{total}\n" + "".join(ages))
+    return Regression(lambda: R.read_census_age(path), "ts007.csv", "usual_residents", "rows 8, 9",
+                      ("E06000001 5 appears more than once with different counts",))
+
+
+REGRESSIONS = [
+    first_row_longer_than_header, first_row_longer_than_header_in_reader, huge_whole_number_in_nullable_int,
+    huge_whole_number_in_count, population_count_beyond_int32_wide, population_count_beyond_int32_long,
+    blank_first_line, semicolon_separated, title_line_above_header,
+    unclosed_quote, persons_wide_empty_reference_date, boundary_ring_of_two_points,
+    boundary_far_outside_great_britain, boundary_collapsed_to_a_line, excel_infinite_cell, reader_not_utf8,
+    reader_header_only_comparators, reader_unchecked_area_code, reader_negative_admissions,
+    reader_infinite_count, reader_row_of_melted_table, reader_census_age_total, reader_census_age_conflicting_repeat,
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("make", REGRESSIONS, ids=[r.__name__ for r in REGRESSIONS])
+def test_fuzzing_regression_is_reported_precisely(tmp_path, make):
+    case = make(tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(InputDataError) as info:
+        case.run()
+    message = str(info.value)
+    lines = [line for line in message.splitlines() if case.file in line]
+    assert lines, message
+    where = f"column '{case.column}'" if case.column else None
+    assert any((where is None or where in line) and (case.rows is None or f"{case.rows}:" in line
+                                                      or f"{case.rows}," in line) for line in lines), message
+    for phrase in case.phrases:
+        assert phrase in message, message
+    assert snapshot(tmp_path) == before
+
+
+def test_spiked_boundary_is_repaired_to_its_polygon(tmp_path):
+    """A ring that doubles back on itself (a spike) is repaired to the polygon alone; GEOS
+    make_valid returned a GeometryCollection of the polygon and the spike's line."""
+    spike = [[-2.3, 52.0], [-2.29, 52.0], [-2.29, 52.01], [-2.29, 52.02], [-2.29, 52.01], [-2.3, 52.01], [-2.3, 52.0]]
+    path = _geojson(tmp_path / "boundaries.geojson", [_SQUARE, spike])
+    out = load_boundaries(path)
+    assert list(out.geom_type) == ["Polygon", "Polygon"]
+    assert out.geometry.is_valid.all()
+    # the repaired polygon is the square the spike stood on
+    assert out.geometry.iloc[1].area == pytest.approx(out.geometry.iloc[0].area, rel=1e-6)
+
+
+def test_header_with_a_quoted_line_break_loads(tmp_path):
+    """A header cell holding a line break (Alt+Enter in Excel) is one quoted cell; the
+    header used to be read from its first physical line only (pandas ParserError)."""
+    (tmp_path / "plain").mkdir()
+    plain = _csv(tmp_path / "plain" / "services.csv", _frame_csv(services_frame()))
+    broken = _csv(tmp_path / "services.csv", _frame_csv(services_frame()).replace("site_id", '"site\nid"', 1))
+    pd.testing.assert_frame_equal(load_services(broken), load_services(plain))

@@ -253,6 +253,24 @@ def _age_from_label(label: str) -> int | None:
     return None
 
 
+def _drop_repeats(frame: pd.DataFrame, key: list[str], value: str, name: str, dataset: str,
+                  column: str) -> pd.DataFrame:
+    """One row per key. An authority that is both upper and lower tier (a London borough)
+    appears twice with the same counts: kept once. The same key with different counts is
+    an error naming the rows (``frame['_row']``), not a silent choice of one."""
+    repeated = frame.duplicated(key, keep=False)
+    if repeated.any():
+        counts = frame.loc[repeated, value].astype(str).str.replace(",", "", regex=False).str.strip()
+        differ = counts.groupby([frame.loc[repeated, k] for k in key]).transform("nunique") > 1
+        if differ.any():
+            rows = frame.loc[differ[differ].index, "_row"]
+            first = frame.loc[differ[differ].index[0], key]
+            raise InputDataError(Problem(
+                name, f"{' '.join(str(v) for v in first)} appears more than once with different counts (expected "
+                "one count per area and age)", column=column, rows=tuple(int(r) for r in rows[:50]), dataset=dataset))
+    return frame.drop_duplicates(key).reset_index(drop=True)
+
+
 def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     """Census 2021 TS007 usual residents by single year of age.
 
@@ -278,7 +296,7 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
                           var_name="label", value_name="value")
         long["age"] = long["label"].map(single)
         long = long.rename(columns={cols["area_code"]: "area_code", cols["area_name"]: "area_name"})
-        long = long.drop_duplicates(["area_code", "label"]).reset_index(drop=True)
+        long = _drop_repeats(long, ["area_code", "label"], "value", name, dataset, "Age: …")
         long["population"] = _numbers(long, "value", name, dataset, display="Age: …", rows=long["_row"].to_numpy())
         totals = frame[[cols["area_code"], "_row"]].rename(columns={cols["area_code"]: "area_code"})
         totals["total"] = _numbers(frame, total_col, name, dataset) if total_col else np.nan
@@ -290,8 +308,7 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
             "TS007 long (area_code, age, usual_residents)")
         long = frame.rename(columns={v: k for k, v in cols.items()})
         long["_row"] = np.arange(len(long)) + 2  # spreadsheet rows, for messages
-        # an authority that is both upper and lower tier (a London borough) appears twice
-        long = long.drop_duplicates(["area_code", "age"]).reset_index(drop=True)
+        long = _drop_repeats(long, ["area_code", "age"], "population", name, dataset, cols["population"])
         is_total = long["age"].str.strip().str.lower().isin(["total", "all ages", "all"])
         totals = long.loc[is_total, ["area_code", "_row"]].copy()
         totals["total"] = _numbers(long.loc[is_total].reset_index(drop=True), "population", name, dataset,
