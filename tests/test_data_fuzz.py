@@ -559,13 +559,13 @@ def semicolon_separated(tmp: Path) -> Regression:
     frame = services_frame()
     frame.loc[0, "site_name"] = "Central hub, Anytown"
     path = _csv(tmp / "services.csv", frame.to_csv(index=False, sep=";"))
-    return Regression(lambda: load_services(path), "services.csv", None, "row 1",
-                      ("looks semicolon-separated", "expected the header row naming the columns"))
+    return Regression(lambda: load_services(path), "services.csv", None, "row 2",
+                      ("row 2 has 2 fields but the header has 1", "the file looks semicolon-separated"))
 
 
 def title_line_above_header(tmp: Path) -> Regression:
     path = _csv(tmp / "deaths.csv", "Table 1: deaths\n" + _frame_csv(counts_frame("deaths")))
-    return Regression(lambda: load_deaths(path), "deaths.csv", None, "row 1",
+    return Regression(lambda: load_deaths(path), "deaths.csv", None, "row 2",
                       ("the first line reads as one column 'Table 1: deaths'", "no title lines above it"))
 
 

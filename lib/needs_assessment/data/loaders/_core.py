@@ -260,30 +260,36 @@ def _peek_header(path: Path) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]), [])]
 
 
-def _check_header(data: bytes, sep: str, name: str, dataset: str) -> None:
-    """The first record must be a header of several columns. A file saved with another
-    delimiter, or with a blank or title line on top, reads as one column: say so, rather
-    than that every required column is missing."""
+def _header_record(data: bytes, sep: str) -> list[str]:
+    """The cells of the header, the file's first record (a quoted cell may span lines)."""
     import csv
 
     head = data[: 1 << 16].decode("utf-8", errors="replace")
-    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])
-    if len(header) > 1 and any(c.strip() for c in header):
-        return
-    what = "commas" if sep == "," else "tabs"
-    expected = f"expected the header row naming the columns, separated by {what}, on line 1"
-    text = "".join(header).strip()
-    if not text:
-        raise InputDataError(Problem(name, f"the first line is blank ({expected})", rows=(1,), dataset=dataset))
-    shown = text if len(text) <= 60 else text[:57] + "..."
+    return next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])
+
+
+def _one_column_hint(header: Sequence[str]) -> str:
+    """Why a header reads as one column: another delimiter, or a title line above it."""
+    if len(header) != 1:
+        return ""
+    text = str(header[0]).strip()
+    shown = repr(text if len(text) <= 60 else text[:57] + "...")
     for other, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
         if other in text:
-            raise InputDataError(Problem(
-                name, f"the header row reads as one column {shown!r}: the file looks {label}-separated "
-                f"({expected}; in Excel, Save As 'CSV UTF-8 (Comma delimited)')", rows=(1,), dataset=dataset))
-    raise InputDataError(Problem(
-        name, f"the first line reads as one column {shown!r} ({expected}, with no title lines above it)",
-        rows=(1,), dataset=dataset))
+            return (f"; the header row reads as one column {shown}: the file looks {label}-separated "
+                    "(expected comma-separated values: in Excel, Save As 'CSV UTF-8 (Comma delimited)')")
+    return (f"; the first line reads as one column {shown} (expected the header row naming the columns on "
+            "line 1, with no title lines above it)")
+
+
+def _check_header(data: bytes, sep: str, name: str, dataset: str) -> list[str]:
+    """The header record; a blank first line is no header (pandas would fail on it)."""
+    header = _header_record(data, sep)
+    if not any(c.strip() for c in header):
+        raise InputDataError(Problem(
+            name, "the first line is blank (expected the header row naming the columns on line 1)",
+            rows=(1,), dataset=dataset))
+    return header
 
 
 def _read_csv(
@@ -299,15 +305,15 @@ def _read_csv(
     object), ``numeric`` ones float64 (falling back to text when a cell is not a number)."""
     data = _decode(path, name, dataset)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    _check_header(data, sep, name, dataset)
+    header = _check_header(data, sep, name, dataset)
     dtype: object = "category"
     try:
         if numeric is not None or plain is not None:
-            header = pd.read_csv(io.BytesIO(data), nrows=0, sep=sep, encoding="utf-8").columns
+            columns = pd.read_csv(io.BytesIO(data), nrows=0, sep=sep, encoding="utf-8").columns
             dtype = {
                 c: ("float64" if numeric is not None and numeric(str(c)) else
                     object if plain is not None and plain(str(c)) else "category")
-                for c in header
+                for c in columns
             }
         df = pd.read_csv(
             io.BytesIO(data),
@@ -329,7 +335,7 @@ def _read_csv(
             want, line, saw = (int(g) for g in match.groups())
             msg = (
                 f"row {line} has {saw} fields but the header has {want} "
-                "(expected one value per column: check for unquoted commas)"
+                "(expected one value per column: check for unquoted commas)" + _one_column_hint(header)
             )
             raise InputDataError(Problem(name, msg, rows=(line,), dataset=dataset)) from None
         match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
@@ -348,6 +354,7 @@ def _read_csv(
         msg = (
             f"row 2 has {want + df.index.nlevels} fields but the header has {want} "
             "(expected one value per column: check for unquoted commas or a delimiter after the last value)"
+            + _one_column_hint(header)
         )
         raise InputDataError(Problem(name, msg, rows=(2,), dataset=dataset))
     del data
@@ -519,12 +526,14 @@ def _match_columns(headers: Sequence[str], specs: Sequence[_F]) -> dict[str, str
 def _map_columns(table: _Table, specs: Sequence[_F], coll: _Collector) -> dict[str, str]:
     colmap = _match_columns(list(table.df.columns), specs)
     missing = [s.name for s in specs if not s.optional and s.name not in colmap]
-    for name in missing:
+    excel = table.path is not None and table.path.suffix.lower() in (".xlsx", ".xlsm")
+    hint = "" if excel else _one_column_hint(list(table.df.columns))
+    for i, name in enumerate(missing):
         cols = ", ".join(repr(c) for c in table.df.columns[:25])
         coll.add(
             table.name,
             f"required column '{name}' is missing (columns found: {cols}); see data/README.md for "
-            "the accepted column names",
+            "the accepted column names" + (hint if i == 0 else ""),
             column=name,
             rows=(table.header_row,),
         )
