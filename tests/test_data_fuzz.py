@@ -170,8 +170,8 @@ def county(synthetic_params) -> Path:
 
 @pytest.fixture(scope="module")
 def seeds(county, tmp_path_factory) -> dict[str, Seed]:
-    """name -> valid input, cut down from the generated county (and, when present, samples
-    of shared/reference)."""
+    """name -> valid input, cut down from the generated county (rows spread over each file);
+    the Excel targets hold the same tables as their CSV ones."""
     tmp = tmp_path_factory.mktemp("fuzz-seeds")
     wide = _table(county / "population.csv", keep=6)
     crime_files = sorted((county / "crime").rglob("*-street.csv"))
@@ -372,10 +372,14 @@ class Reader:
     #: the columns the reader promises; None: exactly those of the valid sample. A reader
     #: that returns every column of its file as data takes an extra column as data too.
     promises: tuple[str, ...] | None = None
+    #: columns whose cells add up to a published total on another row: a changed cell may
+    #: be reported at the total's row (which of the two is wrong cannot be known)
+    summed: tuple[str, ...] = ()
 
 
 READERS = [
-    Reader("census_age", R.read_census_age, "population/census2021_ts007_age_single_year.csv", keep=None, areas=2),
+    Reader("census_age", R.read_census_age, "population/census2021_ts007_age_single_year.csv", keep=None, areas=2,
+           summed=("usual_residents",)),
     Reader("census_sex", R.read_census_sex, "population/census2021_ts009_sex_totals.csv", keep=None),
     Reader("sex_age_16plus", R.read_sex_age_16plus, "population/census2021_sexual_orientation_by_age_sex.csv"),
     Reader("small_area_ethnicity", lambda p: R.read_small_area_table(p, "ethnicity"),
@@ -445,6 +449,8 @@ def test_public_reader_returns_its_layout_or_names_the_fault(reader_seeds, reade
     fault = data.draw(table_faults(seed), label="fault")
     if reader.promises is not None and fault.kind in ("extra_column", "header_variant"):
         fault = replace(fault, benign=False)  # its columns are data: a new one is read as data
+    if fault.column in reader.summed:
+        fault = replace(fault, locate_row=False)
     baseline = _baseline(target, seed, _BASELINES)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / FOLDER
