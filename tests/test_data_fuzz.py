@@ -714,6 +714,16 @@ def reader_census_age_conflicting_repeat(tmp: Path) -> Regression:
                       ("E06000001 5 appears more than once with different counts",))
 
 
+def reader_category_row_within_a_topic(tmp: Path) -> Regression:
+    # rows were counted within the topic: the bad disability category on row 4 was "row 2"
+    path = _csv(tmp / "comparators.csv", "area_code,area_name,geography_level,topic,category,count\n"
+                "E92000001,England,country,religion (TS030),No religion,100\n"
+                "E92000001,England,country,religion (TS030),Christian,200\n"
+                "E92000001,England,country,disability (TS038),Disabled,30\n")
+    return Regression(lambda: R.read_characteristic_comparators(path), "comparators.csv", "category", "row 4",
+                      ("unknown disability category ['Disabled']",))
+
+
 REGRESSIONS = [
     first_row_longer_than_header, first_row_longer_than_header_in_reader, huge_whole_number_in_nullable_int,
     huge_whole_number_in_count, population_count_beyond_int32_wide, population_count_beyond_int32_long,
@@ -722,6 +732,7 @@ REGRESSIONS = [
     boundary_far_outside_great_britain, boundary_collapsed_to_a_line, excel_infinite_cell, reader_not_utf8,
     reader_header_only_comparators, reader_unchecked_area_code, reader_negative_admissions,
     reader_infinite_count, reader_row_of_melted_table, reader_census_age_total, reader_census_age_conflicting_repeat,
+    reader_category_row_within_a_topic,
 ]
 
 

@@ -453,12 +453,15 @@ CENSUS_CATEGORIES: dict[str, dict[str, str | None]] = {
 }
 
 
-def _map_categories(frame: pd.DataFrame, column: str, characteristic: str, name: str, dataset: str) -> pd.Series:
+def _map_categories(frame: pd.DataFrame, column: str, characteristic: str, name: str, dataset: str,
+                    rows: np.ndarray | None = None) -> pd.Series:
+    """Census wording -> codes; ``rows`` as for :func:`_numbers`."""
     mapping = CENSUS_CATEGORIES[characteristic]
     key = frame[column].astype(str).str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
     unknown = ~key.isin(list(mapping))
     if unknown.any():
-        rows = tuple(int(i) + 2 for i in np.flatnonzero(unknown.to_numpy())[:20])
+        where = np.flatnonzero(unknown.to_numpy())[:20]
+        rows = tuple(int(r) for r in (rows[where] if rows is not None else where + 2))
         raise InputDataError(Problem(
             name, f"unknown {characteristic} category {pd.unique(frame.loc[unknown, column])[:5].tolist()!r} "
             f"(expected Census 2021 wording, e.g. {next(iter(mapping))!r})", column=column, rows=rows,
@@ -527,8 +530,9 @@ def read_characteristic_comparators(path: Path, *, root: Path | None = None) -> 
         if not characteristic:
             continue
         part = part.copy()
+        # the frame's index is the file's row order: spreadsheet row = index + 2
         part["category"] = _map_categories(part.reset_index(drop=True), "category", characteristic, name,
-                                           dataset).to_numpy()
+                                           dataset, rows=part.index.to_numpy() + 2).to_numpy()
         parts.append(part)
     if not parts:
         raise InputDataError(Problem(name, "no religion, disability or ethnic group rows (expected topics starting "
