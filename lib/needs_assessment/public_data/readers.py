@@ -296,9 +296,11 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
                           var_name="label", value_name="value")
         long["age"] = long["label"].map(single)
         long = long.rename(columns={cols["area_code"]: "area_code", cols["area_name"]: "area_name"})
+        long["area_code"] = long["area_code"].str.strip()  # before grouping: ' E92000001' is E92000001
         long = _drop_repeats(long, ["area_code", "label"], "value", name, dataset, "Age: …")
         long["population"] = _numbers(long, "value", name, dataset, display="Age: …", rows=long["_row"].to_numpy())
         totals = frame[[cols["area_code"], "_row"]].rename(columns={cols["area_code"]: "area_code"})
+        totals["area_code"] = totals["area_code"].str.strip()
         totals["total"] = _numbers(frame, total_col, name, dataset) if total_col else np.nan
         total_label = total_col
     else:
@@ -308,6 +310,7 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
             "TS007 long (area_code, age, usual_residents)")
         long = frame.rename(columns={v: k for k, v in cols.items()})
         long["_row"] = np.arange(len(long)) + 2  # spreadsheet rows, for messages
+        long["area_code"] = long["area_code"].str.strip()  # before grouping: ' E92000001' is E92000001
         long = _drop_repeats(long, ["area_code", "age"], "population", name, dataset, cols["population"])
         is_total = long["age"].str.strip().str.lower().isin(["total", "all ages", "all"])
         totals = long.loc[is_total, ["area_code", "_row"]].copy()
