@@ -776,11 +776,13 @@ def test_header_with_a_quoted_line_break_loads(tmp_path):
 
 
 def test_census_age_area_code_with_spaces_is_the_same_area(tmp_path):
-    """' E06000001' on one row is E06000001: codes are stripped before the ages are summed
-    (the padded row used to make an area of its own, and the totals did not add up)."""
-    body = "".join(f"E06000001,Hartlepool,ltla,{a},{10 + a}\n" for a in range(91))
+    """' E06000001' on one row is E06000001: codes are stripped before the ages are summed.
+    A padded row of age 95 used to make a group of its own among the ages summed into 90+,
+    one of the two groups was then dropped, and the published total no longer added up."""
+    rows = [f"E06000001,Hartlepool,ltla,{a},{10 + a}\n" for a in range(101)]
     head = "area_code,area_name,geography_level,age,usual_residents\n"
-    total = f"E06000001,Hartlepool,ltla,Total,{sum(10 + a for a in range(91))}\n"
-    plain = _csv(tmp_path / "plain.csv", head + total + body)
-    padded = _csv(tmp_path / "padded.csv", head + total + body.replace("E06000001,", " E06000001,", 1))
+    total = f"E06000001,Hartlepool,ltla,Total,{sum(10 + a for a in range(101))}\n"
+    plain = _csv(tmp_path / "plain.csv", head + total + "".join(rows))
+    rows[95] = " " + rows[95]
+    padded = _csv(tmp_path / "padded.csv", head + total + "".join(rows))
     pd.testing.assert_frame_equal(R.read_census_age(padded), R.read_census_age(plain))
