@@ -195,6 +195,8 @@ def seeds(county, tmp_path_factory) -> dict[str, Seed]:
     }
     for name, csv_name in XLSX_OF.items():
         (rel, table), = out[csv_name].files.items()
+        if name == "population_wide_sape_xlsx":  # 188 columns: 3 rows keep a workbook quick to write
+            table = Table(table.header, table.rows[:3])
         out[name] = Seed({rel.replace(".csv", ".xlsx"): table})
     return out
 
@@ -356,6 +358,9 @@ def test_excel_copy_of_a_seed_loads_as_its_csv(request, name):
     by_name = {t.name: t for t in TARGETS}
     got = _baseline(by_name[name], seeds[name], _BASELINES)
     want = _baseline(by_name[XLSX_OF[name]], seeds[XLSX_OF[name]], _BASELINES)
+    if len(got) < len(want):  # the Excel copy holds the first rows only
+        want = want.iloc[: len(got)]
+        want = want.assign(small_area_code=want["small_area_code"].cat.remove_unused_categories())
     pd.testing.assert_frame_equal(got, want)
 
 
