@@ -12,6 +12,8 @@ into the canonical datasets of an area.
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,7 +46,9 @@ __all__ = [
     "read_small_area_table",
 ]
 
-_GSS = r"^[EWKSN]\d{8}$"
+#: GSS codes; ONS tables also carry the pseudo-code J99000001 (England and Wales, with no
+#: usual residence stated separately in some vintages).
+_GSS = r"^[EWKSNJ]\d{8}$"
 
 #: GSS prefix -> level of geography.
 AREA_LEVELS = {
@@ -126,13 +130,31 @@ def _read(path: Path, dataset: str, root: Path | None, **kwargs) -> tuple[pd.Dat
     path = Path(path)
     if not path.is_file():
         raise InputDataError(Problem(name, f"file not found: {path}", dataset=dataset))
+    data = path.read_bytes()  # decoded here, not by pandas, whose error offsets are per chunk
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputDataError(Problem(name, f"not UTF-8 text (byte {exc.start}); save it as CSV UTF-8",
-                                     dataset=dataset)) from None
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise InputDataError(Problem(
+            name, f"not UTF-8 text: byte 0x{body[exc.start]:02X} at byte offset {exc.start + len(data) - len(body)} "
+            f"(line {line}) cannot be read as UTF-8; save it as CSV UTF-8", rows=(line,), unit="line",
+            dataset=dataset)) from None
+    if not body.strip():
+        raise InputDataError(Problem(name, "the file is empty (expected a header row naming the columns, then "
+                                     "one row per record)", rows=(1,), dataset=dataset))
+    try:
+        frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, encoding="utf-8", **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputDataError(Problem(name, f"cannot be read as CSV ({exc})", dataset=dataset)) from None
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        line = int(match.group(2)) if match else 1
+        raise InputDataError(Problem(name, f"cannot be read as CSV ({exc})", rows=(line,), dataset=dataset)) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first row longer than the header as
+        # row labels and shifts every column
+        raise InputDataError(Problem(name, f"row 2 has {len(frame.columns) + frame.index.nlevels} fields but the "
+                                     f"header has {len(frame.columns)} (expected one value per column)", rows=(2,),
+                                     dataset=dataset))
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, name
 
@@ -158,18 +180,24 @@ def _columns(frame: pd.DataFrame, name: str, dataset: str, wanted: Mapping[str, 
 
 
 def _numbers(frame: pd.DataFrame, column: str, name: str, dataset: str, *, display: str | None = None,
-             allow_blank: bool = False, whole: bool = True) -> pd.Series:
-    """Parse a text column as numbers (thousands separators allowed); raise naming rows."""
+             allow_blank: bool = False, whole: bool = True, rows: np.ndarray | None = None) -> pd.Series:
+    """Parse a text column as numbers (thousands separators allowed); raise naming rows.
+
+    ``rows`` are the spreadsheet rows of the frame's rows when it is not the file as read
+    (melted, filtered); by default row i of the frame is spreadsheet row i + 2."""
     text = frame[column].astype(str).str.replace(",", "", regex=False).str.strip()
     blank = text.isin(["", ":", "..", "[x]", "[c]", "z", "x", "c"])
     values = pd.to_numeric(text.where(~blank), errors="coerce")
     bad = values.isna() & ~blank
     if not allow_blank:
         bad |= blank
+    # infinities, and whole numbers beyond 2**53 (not exact in float64, nor int64 beyond 2**63)
+    bad |= values.notna() & ~np.isfinite(values)
     if whole:
-        bad |= values.notna() & (values != np.floor(values))
+        bad |= values.notna() & ((values != np.floor(values)) | (values.abs() >= 2**53))
     if bad.any():
-        rows = tuple(int(i) + 2 for i in np.flatnonzero(bad.to_numpy())[:50])
+        where = np.flatnonzero(bad.to_numpy())[:50]
+        rows = tuple(int(r) for r in (rows[where] if rows is not None else where + 2))
         sample = ", ".join(repr(v) for v in pd.unique(frame.loc[bad, column])[:5])
         raise InputDataError(Problem(
             name, f"not a {'whole ' if whole else ''}number: {sample} (expected "
@@ -225,6 +253,24 @@ def _age_from_label(label: str) -> int | None:
     return None
 
 
+def _drop_repeats(frame: pd.DataFrame, key: list[str], value: str, name: str, dataset: str,
+                  column: str) -> pd.DataFrame:
+    """One row per key. An authority that is both upper and lower tier (a London borough)
+    appears twice with the same counts: kept once. The same key with different counts is
+    an error naming the rows (``frame['_row']``), not a silent choice of one."""
+    repeated = frame.duplicated(key, keep=False)
+    if repeated.any():
+        counts = frame.loc[repeated, value].astype(str).str.replace(",", "", regex=False).str.strip()
+        differ = counts.groupby([frame.loc[repeated, k] for k in key]).transform("nunique") > 1
+        if differ.any():
+            rows = frame.loc[differ[differ].index, "_row"]
+            first = frame.loc[differ[differ].index[0], key]
+            raise InputDataError(Problem(
+                name, f"{' '.join(str(v) for v in first)} appears more than once with different counts (expected "
+                "one count per area and age)", column=column, rows=tuple(int(r) for r in rows[:50]), dataset=dataset))
+    return frame.drop_duplicates(key).reset_index(drop=True)
+
+
 def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     """Census 2021 TS007 usual residents by single year of age.
 
@@ -245,36 +291,45 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
         ages = {c: _age_from_label(c) for c in frame.columns if c.lower().startswith("age:")}
         total_col = next((c for c in ages if "total" in c.lower()), None)
         single = {c: a for c, a in ages.items() if a is not None and not re.search(r"\bto\b", c)}
-        long = frame.melt(id_vars=[cols["area_code"], cols["area_name"]], value_vars=list(single),
+        frame["_row"] = np.arange(len(frame)) + 2  # spreadsheet rows, for messages
+        long = frame.melt(id_vars=[cols["area_code"], cols["area_name"], "_row"], value_vars=list(single),
                           var_name="label", value_name="value")
         long["age"] = long["label"].map(single)
         long = long.rename(columns={cols["area_code"]: "area_code", cols["area_name"]: "area_name"})
-        long = long.drop_duplicates(["area_code", "label"]).reset_index(drop=True)
-        long["population"] = _numbers(long, "value", name, dataset, display="Age: …")
-        totals = frame[[cols["area_code"]]].rename(columns={cols["area_code"]: "area_code"})
+        long["area_code"] = long["area_code"].str.strip()  # before grouping: ' E92000001' is E92000001
+        long = _drop_repeats(long, ["area_code", "label"], "value", name, dataset, "Age: …")
+        long["population"] = _numbers(long, "value", name, dataset, display="Age: …", rows=long["_row"].to_numpy())
+        totals = frame[[cols["area_code"], "_row"]].rename(columns={cols["area_code"]: "area_code"})
+        totals["area_code"] = totals["area_code"].str.strip()
         totals["total"] = _numbers(frame, total_col, name, dataset) if total_col else np.nan
+        total_label = total_col
     else:
         cols = _columns(frame, name, dataset, {
             "area_code": ("geography_code", "code"), "area_name": ("geography", "name"),
             "age": ("single_year_of_age",), "population": ("usual_residents", "observation", "count")},
             "TS007 long (area_code, age, usual_residents)")
         long = frame.rename(columns={v: k for k, v in cols.items()})
-        # an authority that is both upper and lower tier (a London borough) appears twice
-        long = long.drop_duplicates(["area_code", "age"]).reset_index(drop=True)
+        long["_row"] = np.arange(len(long)) + 2  # spreadsheet rows, for messages
+        long["area_code"] = long["area_code"].str.strip()  # before grouping: ' E92000001' is E92000001
+        long = _drop_repeats(long, ["area_code", "age"], "population", name, dataset, cols["population"])
         is_total = long["age"].str.strip().str.lower().isin(["total", "all ages", "all"])
-        totals = long.loc[is_total, ["area_code"]].copy()
-        totals["total"] = _numbers(long.loc[is_total].reset_index(drop=True), "population", name, dataset).to_numpy()
+        totals = long.loc[is_total, ["area_code", "_row"]].copy()
+        totals["total"] = _numbers(long.loc[is_total].reset_index(drop=True), "population", name, dataset,
+                                   display=cols["population"], rows=totals["_row"].to_numpy()).to_numpy()
+        total_label = cols["population"]
         long = long.loc[~is_total].reset_index(drop=True)
         long["age"] = long["age"].map(_age_from_label)
         bad = long["age"].isna()
         if bad.any():
-            rows = tuple(int(i) + 2 for i in np.flatnonzero(bad.to_numpy())[:20])
+            rows = tuple(int(r) for r in long.loc[bad, "_row"].to_numpy()[:20])
             raise InputDataError(Problem(name, f"unreadable age {pd.unique(long.loc[bad, 'age'])[:5]!r} "
                                          "(expected 0..99, '100+' or 'Total')", column=cols["age"], rows=rows,
                                          dataset=dataset))
-        long["population"] = _numbers(long, "population", name, dataset, display=cols["population"])
+        long["population"] = _numbers(long, "population", name, dataset, display=cols["population"],
+                                      rows=long["_row"].to_numpy())
     long["age"] = np.minimum(long["age"].astype(int), 90)
-    out = (long.groupby(["area_code", "area_name", "age"], as_index=False, sort=False)["population"].sum())
+    out = (long.groupby(["area_code", "area_name", "age"], as_index=False, sort=False)
+           .agg(population=("population", "sum"), _row=("_row", "first")))
     out["area_code"] = out["area_code"].str.strip()
     out["area_name"] = out["area_name"].map(clean_area_name)
     out["level"] = out["area_code"].map(area_level)
@@ -283,14 +338,17 @@ def read_census_age(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     schema = pa.DataFrameSchema({
         "area_code": _code_column(), "area_name": pa.Column(str), "level": pa.Column(str),
         "age": pa.Column(int, pa.Check.in_range(0, 90)), "population": _count_column()}, strict=True)
-    out = _validate(out[["area_code", "area_name", "level", "age", "population"]], schema, name, dataset)
+    out = _validate(out[["area_code", "area_name", "level", "age", "population"]], schema, name, dataset,
+                    rows=out["_row"].to_numpy())
     totals = totals.drop_duplicates("area_code")
     sums = out.groupby("area_code")["population"].sum()
     check = totals.dropna().set_index("area_code")["total"]
     differ = check[(check - sums.reindex(check.index)).abs() > 0.5]
     if len(differ):
+        rows = totals.set_index("area_code").loc[differ.index, "_row"]
         raise InputDataError(Problem(name, f"single years of age do not add up to the published total for "
-                                     f"{', '.join(differ.index[:5])} (expected them to be equal)", dataset=dataset))
+                                     f"{', '.join(differ.index[:5])} (expected them to be equal)",
+                                     column=total_label, rows=tuple(int(r) for r in rows[:50]), dataset=dataset))
     out.attrs["totals"] = {k: int(v) for k, v in check.items()}
     return out
 
@@ -398,12 +456,15 @@ CENSUS_CATEGORIES: dict[str, dict[str, str | None]] = {
 }
 
 
-def _map_categories(frame: pd.DataFrame, column: str, characteristic: str, name: str, dataset: str) -> pd.Series:
+def _map_categories(frame: pd.DataFrame, column: str, characteristic: str, name: str, dataset: str,
+                    rows: np.ndarray | None = None) -> pd.Series:
+    """Census wording -> codes; ``rows`` as for :func:`_numbers`."""
     mapping = CENSUS_CATEGORIES[characteristic]
     key = frame[column].astype(str).str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
     unknown = ~key.isin(list(mapping))
     if unknown.any():
-        rows = tuple(int(i) + 2 for i in np.flatnonzero(unknown.to_numpy())[:20])
+        where = np.flatnonzero(unknown.to_numpy())[:20]
+        rows = tuple(int(r) for r in (rows[where] if rows is not None else where + 2))
         raise InputDataError(Problem(
             name, f"unknown {characteristic} category {pd.unique(frame.loc[unknown, column])[:5].tolist()!r} "
             f"(expected Census 2021 wording, e.g. {next(iter(mapping))!r})", column=column, rows=rows,
@@ -472,9 +533,13 @@ def read_characteristic_comparators(path: Path, *, root: Path | None = None) -> 
         if not characteristic:
             continue
         part = part.copy()
+        # the frame's index is the file's row order: spreadsheet row = index + 2
         part["category"] = _map_categories(part.reset_index(drop=True), "category", characteristic, name,
-                                           dataset).to_numpy()
+                                           dataset, rows=part.index.to_numpy() + 2).to_numpy()
         parts.append(part)
+    if not parts:
+        raise InputDataError(Problem(name, "no religion, disability or ethnic group rows (expected topics starting "
+                                     "'religion', 'disability' or 'ethnic')", column="topic", rows=(2,), dataset=dataset))
     out = pd.concat(parts, ignore_index=True).dropna(subset=["category"])
     return out.groupby(["area_code", "area_name", "level", "characteristic", "category", "basis"],
                        as_index=False)["count"].sum()
@@ -557,7 +622,8 @@ def read_deaths_by_la(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     rows = np.arange(len(wide)) + 2
     long = wide.melt(id_vars=["area_code", "area_name"], var_name="year", value_name="value")
     long["row"] = np.tile(rows, len(years))
-    long["deaths"] = _numbers(long, "value", name, dataset, display="year columns", allow_blank=True).astype(float)
+    long["deaths"] = _numbers(long, "value", name, dataset, display="year columns", allow_blank=True,
+                              rows=long["row"].to_numpy()).astype(float)
     long["year"] = long["year"].astype(int)
     long["area_name"] = long["area_name"].map(clean_area_name)
     long["level"] = long["area_code"].map(area_level)
@@ -585,7 +651,8 @@ def read_deaths_by_region(path: Path, *, root: Path | None = None) -> pd.DataFra
                                 np.where(out["substance"].str.contains("opiate", case=False), "any_opiate",
                                          out["substance"]))
     out["area_name"] = out["area_name"].map(clean_area_name)
-    return out
+    schema = pa.DataFrameSchema({"area_code": _code_column(), "deaths": _count_column()})
+    return _validate(out, schema, name, dataset)
 
 
 def read_deaths_3yr(path: Path, *, root: Path | None = None) -> pd.DataFrame:
@@ -606,7 +673,8 @@ def read_deaths_3yr(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     out["measure"] = np.where(measure.str.contains("misuse"), "drug_misuse",
                               np.where(measure.str.contains("poisoning"), "drug_poisoning", measure))
     out["area_code"] = out["area_code"].replace("", np.nan)
-    return out
+    schema = pa.DataFrameSchema({"area_code": _code_column(nullable=True), "deaths": _count_column()})
+    return _validate(out, schema, name, dataset)
 
 
 def read_deaths_national(path: Path, *, root: Path | None = None) -> pd.DataFrame:
@@ -617,6 +685,7 @@ def read_deaths_national(path: Path, *, root: Path | None = None) -> pd.DataFram
     out = frame.copy()
     for col in out.columns:
         out[col] = _numbers(out, col, name, dataset).astype("int64")
+    out = _validate(out, pa.DataFrameSchema({c: _count_column() for c in out.columns}), name, dataset)
     return out.rename(columns={cols["year"]: "year", cols["drug_poisoning"]: "drug_poisoning"})
 
 
@@ -647,6 +716,8 @@ def read_admissions(path: Path, *, root: Path | None = None) -> pd.DataFrame:
     regional = out["area_code"].eq("") & out["location"].str.lower().isin(list(REGION_CODES))
     out.loc[regional, "area_code"] = out.loc[regional, "location"].str.lower().map(REGION_CODES)
     out["area_code"] = out["area_code"].replace("", np.nan)
+    schema = pa.DataFrameSchema({"area_code": _code_column(nullable=True), "admissions": _count_column(nullable=True)})
+    out = _validate(out, schema, name, dataset)
     return out[["year", "financial_year", "location_type", "location", "area_code", "measure", "admissions"]]
 
 

@@ -260,6 +260,38 @@ def _peek_header(path: Path) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]), [])]
 
 
+def _header_record(data: bytes, sep: str) -> list[str]:
+    """The cells of the header, the file's first record (a quoted cell may span lines)."""
+    import csv
+
+    head = data[: 1 << 16].decode("utf-8", errors="replace")
+    return next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])
+
+
+def _one_column_hint(header: Sequence[str]) -> str:
+    """Why a header reads as one column: another delimiter, or a title line above it."""
+    if len(header) != 1:
+        return ""
+    text = str(header[0]).strip()
+    shown = repr(text if len(text) <= 60 else text[:57] + "...")
+    for other, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if other in text:
+            return (f"; the header row reads as one column {shown}: the file looks {label}-separated "
+                    "(expected comma-separated values: in Excel, Save As 'CSV UTF-8 (Comma delimited)')")
+    return (f"; the first line reads as one column {shown} (expected the header row naming the columns on "
+            "line 1, with no title lines above it)")
+
+
+def _check_header(data: bytes, sep: str, name: str, dataset: str) -> list[str]:
+    """The header record; a blank first line is no header (pandas would fail on it)."""
+    header = _header_record(data, sep)
+    if not any(c.strip() for c in header):
+        raise InputDataError(Problem(
+            name, "the first line is blank (expected the header row naming the columns on line 1)",
+            rows=(1,), dataset=dataset))
+    return header
+
+
 def _read_csv(
     path: Path,
     name: str,
@@ -273,16 +305,16 @@ def _read_csv(
     object), ``numeric`` ones float64 (falling back to text when a cell is not a number)."""
     data = _decode(path, name, dataset)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    header = _check_header(data, sep, name, dataset)
     dtype: object = "category"
-    if numeric is not None or plain is not None:
-        first = data[: data.find(b"\n") + 1 if b"\n" in data else len(data)]
-        header = pd.read_csv(io.BytesIO(first), nrows=0, sep=sep, encoding="utf-8").columns
-        dtype = {
-            c: ("float64" if numeric is not None and numeric(str(c)) else
-                object if plain is not None and plain(str(c)) else "category")
-            for c in header
-        }
     try:
+        if numeric is not None or plain is not None:
+            columns = pd.read_csv(io.BytesIO(data), nrows=0, sep=sep, encoding="utf-8").columns
+            dtype = {
+                c: ("float64" if numeric is not None and numeric(str(c)) else
+                    object if plain is not None and plain(str(c)) else "category")
+                for c in columns
+            }
         df = pd.read_csv(
             io.BytesIO(data),
             encoding="utf-8",
@@ -303,12 +335,28 @@ def _read_csv(
             want, line, saw = (int(g) for g in match.groups())
             msg = (
                 f"row {line} has {saw} fields but the header has {want} "
-                "(expected one value per column: check for unquoted commas)"
+                "(expected one value per column: check for unquoted commas)" + _one_column_hint(header)
             )
+            raise InputDataError(Problem(name, msg, rows=(line,), dataset=dataset)) from None
+        match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if match:  # pandas counts lines from 0 (the header)
+            line = int(match.group(1)) + 1
+            msg = (f"a quoted value that starts on row {line} is never closed (expected a closing "
+                   "double quote \" before the end of the value)")
             raise InputDataError(Problem(name, msg, rows=(line,), dataset=dataset)) from None
         raise InputDataError(
             Problem(name, f"cannot be read as CSV: {exc}", rows=(1,), dataset=dataset)
         ) from None
+    if not isinstance(df.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of a first data row longer than the header
+        # as row labels and shifts every column; later long rows raise the ParserError above
+        want = len(pd.read_csv(io.BytesIO(data), nrows=0, sep=sep).columns)
+        msg = (
+            f"row 2 has {want + df.index.nlevels} fields but the header has {want} "
+            "(expected one value per column: check for unquoted commas or a delimiter after the last value)"
+            + _one_column_hint(header)
+        )
+        raise InputDataError(Problem(name, msg, rows=(2,), dataset=dataset))
     del data
     return _finish_table(df, path, name, header_row=1)
 
@@ -334,10 +382,38 @@ def _finish_table(df: pd.DataFrame, path: Path, name: str, header_row: int) -> _
     return table
 
 
+def _non_finite_cell(path: Path) -> tuple[str, int, str, float] | None:
+    """(sheet, row, column letter, value) of the first numeric cell holding infinity or NaN,
+    which pandas cannot convert (it fails for the whole workbook, naming no cell)."""
+    import math
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - unreadable: reported as such by the caller
+        return None
+    try:
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, float) and not math.isfinite(cell.value):
+                        return sheet.title, cell.row, cell.column_letter, cell.value
+    finally:
+        book.close()
+    return None
+
+
 def _read_excel(path: Path, name: str, dataset: str, is_header: Callable[[list[str]], bool]) -> _Table:
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem
+        bad = _non_finite_cell(path)
+        if bad is not None:
+            sheet, row, letter, value = bad
+            raise InputDataError(Problem(
+                f"{name} (sheet '{sheet}')", f"cell {letter}{row} holds {value} (expected a finite number)",
+                column=letter, rows=(row,), dataset=dataset)) from None
         raise InputDataError(
             Problem(name, f"cannot be read as an Excel workbook: {exc}", rows=(1,), dataset=dataset)
         ) from None
@@ -450,12 +526,14 @@ def _match_columns(headers: Sequence[str], specs: Sequence[_F]) -> dict[str, str
 def _map_columns(table: _Table, specs: Sequence[_F], coll: _Collector) -> dict[str, str]:
     colmap = _match_columns(list(table.df.columns), specs)
     missing = [s.name for s in specs if not s.optional and s.name not in colmap]
-    for name in missing:
+    excel = table.path is not None and table.path.suffix.lower() in (".xlsx", ".xlsm")
+    hint = "" if excel else _one_column_hint(list(table.df.columns))
+    for i, name in enumerate(missing):
         cols = ", ".join(repr(c) for c in table.df.columns[:25])
         coll.add(
             table.name,
             f"required column '{name}' is missing (columns found: {cols}); see data/README.md for "
-            "the accepted column names",
+            "the accepted column names" + (hint if i == 0 else ""),
             column=name,
             rows=(table.header_row,),
         )
@@ -476,6 +554,9 @@ class _Display:
 
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+#: Whole numbers beyond 2**53 are not exact in float64 (and beyond 2**63 not int64 at all).
+_MAX_WHOLE = 2**53
+_TOO_LARGE = "number too large: {values} (expected a whole number below 9,007,199,254,740,992)"
 _DATE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _DATE_UK = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
 _MONTH = re.compile(r"\d{4}-\d{2}")
@@ -560,6 +641,9 @@ def _parse(table: _Table, specs: Sequence[_F], colmap: dict[str, str], coll: _Co
                 with np.errstate(invalid="ignore"):
                     frac_u = finite_u & (nums_u != np.floor(nums_u))
                 report(frac_u, "not a whole number: {values} (expected a whole number, e.g. 12)")
+                huge_u = finite_u & (np.abs(nums_u) >= _MAX_WHOLE)
+                report(huge_u, _TOO_LARGE)
+                finite_u &= ~huge_u
             nums_u[~finite_u] = np.nan
             out[spec.name] = _typed_number(pd.Series(nums_u[codes]), spec)
         elif spec.kind in ("date", "month"):
@@ -622,6 +706,11 @@ def _from_float(raw: pd.Series, spec: _F, label: str, prov: _Prov, coll: _Collec
         if frac.any():
             pos = np.flatnonzero(frac)
             coll.add_at(prov, pos, f"not a whole number: {_quote(raw.iloc[pos])} (expected a whole number)", label, spec.name)
+        huge = ~empty & ~frac & (raw.abs() >= _MAX_WHOLE).to_numpy()
+        if huge.any():
+            pos = np.flatnonzero(huge)
+            coll.add_at(prov, pos, _TOO_LARGE.format(values=_quote(raw.iloc[pos])), label, spec.name)
+            raw = raw.where(~huge)
     if empty.any() and not spec.nullable:
         coll.add_at(prov, np.flatnonzero(empty), "missing value (expected a number)", label, spec.name)
     return _typed_number(raw, spec)

@@ -225,6 +225,22 @@ def _crs_ok(crs) -> tuple[bool, str]:
     return False, crs.name + (f" (EPSG:{code})" if code else "")
 
 
+#: Largest British National Grid easting and northing (the services contract uses the same).
+_BNG_MAX = (700_000, 1_300_000)
+
+
+def _polygonal(geom):
+    """The polygons of a repaired geometry: GEOS ``make_valid`` turns a polygon with a spike
+    into a collection of the polygon and the spike's line; a polygon that collapses to
+    lines or points has none (``None``)."""
+    import shapely
+
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None
+
+
 def _load_boundaries(path: PathLike, *, root=None):
     import geopandas as gpd
     import pyogrio
@@ -241,7 +257,9 @@ def _load_boundaries(path: PathLike, *, root=None):
         if len(layers) > 1:
             polys = [row[0] for row in layers if row[1] and "Polygon" in str(row[1])]
             layer = polys[0] if polys else layers[0][0]
-        gdf = gpd.read_file(path, engine="pyogrio", layer=layer)
+        # a geometry GEOS cannot build (e.g. a ring of two points) becomes missing and is
+        # reported below with its feature number, instead of failing the whole file
+        gdf = gpd.read_file(path, engine="pyogrio", layer=layer, on_invalid="ignore")
     except Exception as exc:  # noqa: BLE001 - every reader failure is a file problem
         raise InputDataError(
             Problem(name, f"cannot be read as a boundary file ({type(exc).__name__}: {exc}); expected a "
@@ -270,7 +288,8 @@ def _load_boundaries(path: PathLike, *, root=None):
     geom = gdf.geometry
     null = (geom.isna() | geom.is_empty).to_numpy()
     if null.any():
-        coll.add_at(prov, np.flatnonzero(null), "empty or missing geometry (expected a polygon)", "geometry")
+        coll.add_at(prov, np.flatnonzero(null), "empty, missing or unreadable geometry (expected a polygon whose "
+                    "rings have at least 4 points)", "geometry")
     types = geom.geom_type.fillna("")
     wrong = (~null) & ~types.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if wrong.any():
@@ -279,10 +298,26 @@ def _load_boundaries(path: PathLike, *, root=None):
     attrs = pd.DataFrame({"small_area_code": codes.where(codes != "").astype("str")})
     _validate(attrs, boundaries_schema(), prov, colmap, coll)
     coll.raise_if_any()
-    geom = geom.make_valid() if not geom.is_valid.all() else geom
+    if not geom.is_valid.all():
+        geom = gpd.GeoSeries([_polygonal(g) for g in geom.make_valid()], index=geom.index, crs=geom.crs)
+        flat = geom.isna().to_numpy()
+        if flat.any():
+            coll.add_at(prov, np.flatnonzero(flat), "polygon with no area once repaired (it crosses itself "
+                        "into lines or points; expected a polygon)", "geometry")
+            coll.raise_if_any()
     out = gpd.GeoDataFrame({"small_area_code": attrs["small_area_code"]}, geometry=geom.values, crs=gdf.crs)
     if out.crs.to_epsg() != 27700:
         out = out.to_crs(27700)
+    # coordinates that are not in Great Britain (e.g. eastings read as degrees, or
+    # latitudes beyond 90 that reproject to infinity) make polygons that are no place
+    bounds = out.geometry.bounds.to_numpy()
+    inside = np.isfinite(bounds).all(axis=1) & (bounds[:, [0, 1]] >= 0).all(axis=1) \
+        & (bounds[:, 2] <= _BNG_MAX[0]) & (bounds[:, 3] <= _BNG_MAX[1])
+    if not inside.all():
+        coll.add_at(prov, np.flatnonzero(~inside), "coordinates outside Great Britain (expected British National "
+                    f"Grid eastings 0 to {_BNG_MAX[0]:,} and northings 0 to {_BNG_MAX[1]:,}, or WGS84 longitude "
+                    "and latitude of places in Great Britain)", "geometry")
+        coll.raise_if_any()
     return out, prov, colmap
 
 

@@ -28,6 +28,7 @@ from ._core import (
     PathLike,
     _check_exists,
     _Collector,
+    _Display,
     _display_name,
     _map_columns,
     _match_columns,
@@ -58,6 +59,9 @@ _POP_LONG_SPECS = (
     _F("population", "int", (r"count", r"value", r"population_estimate", r"obs_value", r"persons", r"residents")),
 )
 _POP_SEXES = ["male", "female", "persons"]
+#: Counts are int32 (a national table has tens of millions of rows); no cell comes near.
+_MAX_POPULATION = np.iinfo(np.int32).max
+_TOO_MANY = f"expected at most {_MAX_POPULATION:,} people in one small area, sex and age"
 
 
 @dataclass
@@ -162,6 +166,11 @@ def _read_population_file(path: Path, name: str, dataset: str, coll: _Collector)
     df = _parse(table, _POP_LONG_SPECS, colmap, coll)
     if "age_band" not in colmap:
         df["age_band"] = C.age_band_for(df["age"])
+    too_many = (df["population"] > _MAX_POPULATION).to_numpy()
+    if too_many.any():
+        pos = np.flatnonzero(too_many)
+        coll.add_at(table.prov, pos, f"count too large {_quote(df['population'].iloc[pos])} ({_TOO_MANY})",
+                    _Display(colmap)("population"), "population")
     coll.raise_if_any()
     return _compact_population(df), table.prov, colmap, None
 
@@ -199,7 +208,8 @@ def _melt_population(table: _Table, path: Path, wide_cols, coll: _Collector):
     if year_source is not None:
         if _norm_header(year_source) in ("reference_date", "date"):
             codes, values = table.factor(year_source)
-            table.set_column(year_source, pd.Series([v[:4] for v in values])[codes].to_numpy())
+            # by position: code -1 (an empty cell) takes the trailing '' of ``values``
+            table.set_column(year_source, np.array([v[:4] for v in values], dtype=object)[codes])
         ids["year"] = _parse(table, (id_specs[1],), colmap, coll)["year"].to_numpy()
     else:
         ids["year"] = np.full(n, year, dtype=np.int64)
@@ -223,7 +233,11 @@ def _melt_population(table: _Table, path: Path, wide_cols, coll: _Collector):
             col = np.where(missing, 0.0, col)
         if (col < 0).any():
             pos = np.flatnonzero(col < 0)
-            coll.add_at(prov, pos, f"negative count {_quote(col[pos].astype(int))} (expected 0 or more)", label, header)
+            coll.add_at(prov, pos, f"negative count {_quote(f'{v:.0f}' for v in col[pos])} (expected 0 or more)", label, header)
+        if (col > _MAX_POPULATION).any():
+            pos = [p for p in np.flatnonzero(col > _MAX_POPULATION) if (header, int(p)) not in coll.skip]
+            coll.add_at(prov, pos, f"count too large {_quote(col[pos])} ({_TOO_MANY})", label, header)
+            col = np.where(col > _MAX_POPULATION, 0.0, col)
         frac = col != np.floor(col)
         if frac.any():
             pos = [p for p in np.flatnonzero(frac) if (header, int(p)) not in coll.skip]
