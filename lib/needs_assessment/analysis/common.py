@@ -31,6 +31,7 @@ __all__ = [
     "in_treatment",
     "new_presentations",
     "population_in_ages",
+    "sum_by_area",
     "year_bounds",
 ]
 
@@ -162,11 +163,31 @@ def population_in_ages(
     if level is not None:
         if geography is None:
             raise ValueError("population_in_ages: level needs geography")
-        pop = attach_area(pop, geography, level=level)
-        keys = ["area_code", "area_name", *keys]
+        return sum_by_area(pop, geography, level=level, by=keys)
     if not keys:
         return pd.DataFrame({"population": [int(pop["population"].sum())]})
     return pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+
+
+def sum_by_area(frame: pd.DataFrame, geography: pd.DataFrame, *, level: str,
+                by: Sequence[str] = (), value: str = "population") -> pd.DataFrame:
+    """``value`` summed by district or ward (``area_code, area_name``, then ``by``),
+    sorted by those keys: what :func:`attach_area` then a group-by sum give, with rows
+    outside the geography under ``unknown``.
+
+    Whole numbers (counts of people) are first summed by small area, so only one row per
+    small area (not one per person-year-age-sex, 18 million at national scale) is matched
+    to its district or ward; integer sums do not depend on the order of adding, so the
+    result is the same. Other values keep the one-step sum, whose floating-point result
+    depends on that order.
+    """
+    keys = ["area_code", "area_name", *by]
+    if not pd.api.types.is_integer_dtype(frame[value].dtype):
+        return attach_area(frame, geography, level=level).groupby(
+            keys, as_index=False, observed=True)[value].sum()
+    first = frame.groupby(["small_area_code", *by], as_index=False, observed=True)[value].sum()
+    return attach_area(first, geography, level=level).groupby(
+        keys, as_index=False, observed=True)[value].sum()
 
 
 AGE_GROUPS_ADULT = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, None))

@@ -46,6 +46,7 @@ from needs_assessment.analysis.common import (
     crime_coverage_problem,
     in_treatment,
     population_in_ages,
+    sum_by_area,
 )
 from needs_assessment.analysis.comparators import latest_period, whole_population
 from needs_assessment.analysis.profile import LEVEL_COLUMNS
@@ -300,8 +301,7 @@ def _adult_population(population: pd.DataFrame, geography: pd.DataFrame, *, leve
                                         adults["population"] * 0.4, adults["population"])
     if level is None:
         return adults.groupby("small_area_code", observed=True, as_index=False)["population"].sum()
-    adults = attach_area(adults, geography, level=level)
-    return adults.groupby(["area_code", "area_name"], observed=True, as_index=False)["population"].sum()
+    return sum_by_area(adults, geography, level=level)
 
 
 def _compare(lower, upper, benchmark, polarity: str) -> pd.Series:
@@ -396,6 +396,13 @@ def _banded_population(population: pd.DataFrame, geography: pd.DataFrame, *, lev
     """Person-years by (area_code or small_area_code) and ESP age band, over ``years``."""
     pop = population.loc[population["year"].isin(list(years)),
                          ["small_area_code", "age_band", "population"]]
+    if pd.api.types.is_integer_dtype(pop["population"].dtype):
+        # Sum by small area and band on the file's own (often categorical) codes before
+        # turning them into text: text conversion and matching to districts or wards of
+        # every person-year row dominated the time at national scale. Whole-number sums
+        # are the same in any order.
+        pop = pop.groupby(["small_area_code", "age_band"], as_index=False, observed=True)[
+            "population"].sum()
     pop = pop.assign(age_band=pop["age_band"].astype(str),
                      small_area_code=pop["small_area_code"].astype(str))
     key = "small_area_code"
@@ -1077,72 +1084,76 @@ def record_rate_indicators(rec: Any, rows: pd.DataFrame, published: pd.DataFrame
         raise ValueError("rows and published table rows differ in number")
     hidden = _suppressed(published, count_header, marker)
     bench_label = benchmark_label or ctx.area_name
-    for i, r in rows.iterrows():
-        if r["row"] == "not_known":
-            continue
-        is_total = r["row"] == "total"
-        secret = bool(hidden.iloc[i])
-        value = None if secret else _num(r["value"])
-        tags = {"level": "area" if is_total else ctx.level, "area_code": str(r["area_code"]),
-                "theme": THEMES.get(measure.dataset, measure.dataset)}
-        if substance:
-            tags["substance"] = substance
-        comparisons = list(area_comparisons) if is_total else []
-        if not is_total and value is not None:
-            comparisons = [{
-                "label": bench_label, "value": _num(r["benchmark"]), "result": str(r["comparison"]),
-                "method": f"{ctx.ci_label} CI of {ctx.level} value vs {bench_label} value",
-            }]
-        note = None if value is not None else (
-            "suppressed to protect confidentiality" if secret else (r["note"] or None))
-        rec.indicator(
-            f"places.{key}" if is_total else f"places.{key}.{r['area_code']}",
-            label=f"{label}, {r['area_name']}",
-            value=value,
-            lower=None if value is None else _num(r["lower"]),
-            upper=None if value is None else _num(r["upper"]),
-            confidence=ctx.confidence,
-            count=None if secret else _num(r["count"]),
-            denominator=_num(r.get("population")),
-            unit=measure.unit, period=period, area=str(r["area_name"]),
-            comparisons=comparisons, polarity=measure.polarity, source_kind=source_kind,
-            source=source, outcome=measure.outcome, tags=tags, note=note,
-        )
+    # one write of the chapter's results for all the sub-areas, not one per sub-area
+    with rec.batch():
+        for i, r in rows.iterrows():
+            if r["row"] == "not_known":
+                continue
+            is_total = r["row"] == "total"
+            secret = bool(hidden.iloc[i])
+            value = None if secret else _num(r["value"])
+            tags = {"level": "area" if is_total else ctx.level, "area_code": str(r["area_code"]),
+                    "theme": THEMES.get(measure.dataset, measure.dataset)}
+            if substance:
+                tags["substance"] = substance
+            comparisons = list(area_comparisons) if is_total else []
+            if not is_total and value is not None:
+                comparisons = [{
+                    "label": bench_label, "value": _num(r["benchmark"]), "result": str(r["comparison"]),
+                    "method": f"{ctx.ci_label} CI of {ctx.level} value vs {bench_label} value",
+                }]
+            note = None if value is not None else (
+                "suppressed to protect confidentiality" if secret else (r["note"] or None))
+            rec.indicator(
+                f"places.{key}" if is_total else f"places.{key}.{r['area_code']}",
+                label=f"{label}, {r['area_name']}",
+                value=value,
+                lower=None if value is None else _num(r["lower"]),
+                upper=None if value is None else _num(r["upper"]),
+                confidence=ctx.confidence,
+                count=None if secret else _num(r["count"]),
+                denominator=_num(r.get("population")),
+                unit=measure.unit, period=period, area=str(r["area_name"]),
+                comparisons=comparisons, polarity=measure.polarity, source_kind=source_kind,
+                source=source, outcome=measure.outcome, tags=tags, note=note,
+            )
 
 
 def record_gradient_indicators(rec: Any, gradients: Sequence[Gradient], ctx: Places, *,
                                source_kind: str | Mapping[str, str]) -> None:
     """``places.sii.<measure>`` and ``places.rii.<measure>`` with limits; the RII is
     compared with 1 (no gradient). ``source_kind`` may map dataset name -> kind."""
-    for g in gradients:
-        m = g.measure
-        kind = source_kind if isinstance(source_kind, str) else source_kind[m.dataset]
-        ix = g.index
-        tags = {"level": "area", "area_code": ctx.area_code, "theme": "deprivation",
-                "measure": m.key, "quantiles": g.quantile_label or "none"}
-        note = None if g.system else f"not calculated: {g.reason}"
-        polarity = "no_judgement" if m.polarity == "no_judgement" else "low_is_good"
-        rii_cmp = []
-        if g.system:
-            rii_cmp = [{
-                "label": "No gradient (RII = 1)", "value": 1.0,
-                "result": stats.compare_with_benchmark(ix["rii_lower"], ix["rii_upper"], 1.0,
-                                                       polarity=polarity),
-                "method": f"{ctx.ci_label} simulated CI of the RII vs 1",
-            }]
-        common = dict(period=g.period, area=ctx.area_name, confidence=ctx.confidence,
-                      polarity=polarity, source_kind=kind, outcome=m.outcome, tags=tags,
-                      note=note, count=ix.get("total_count"),
-                      source=f"{m.label} by {g.quantile_label or 'deprivation quantile'}; "
-                             "PHE slope index of inequality method")
-        rec.indicator(f"places.sii.{m.key}",
-                      label=f"Slope index of inequality: {m.label} (most minus least deprived)",
-                      value=ix.get("sii"), lower=ix.get("sii_lower"), upper=ix.get("sii_upper"),
-                      unit=m.unit, comparisons=[], **common)
-        rec.indicator(f"places.rii.{m.key}",
-                      label=f"Relative index of inequality: {m.label} (most to least deprived)",
-                      value=ix.get("rii"), lower=ix.get("rii_lower"), upper=ix.get("rii_upper"),
-                      unit="ratio", comparisons=rii_cmp, **common)
+    # one write of the chapter's results for every measure
+    with rec.batch():
+        for g in gradients:
+            m = g.measure
+            kind = source_kind if isinstance(source_kind, str) else source_kind[m.dataset]
+            ix = g.index
+            tags = {"level": "area", "area_code": ctx.area_code, "theme": "deprivation",
+                    "measure": m.key, "quantiles": g.quantile_label or "none"}
+            note = None if g.system else f"not calculated: {g.reason}"
+            polarity = "no_judgement" if m.polarity == "no_judgement" else "low_is_good"
+            rii_cmp = []
+            if g.system:
+                rii_cmp = [{
+                    "label": "No gradient (RII = 1)", "value": 1.0,
+                    "result": stats.compare_with_benchmark(ix["rii_lower"], ix["rii_upper"], 1.0,
+                                                           polarity=polarity),
+                    "method": f"{ctx.ci_label} simulated CI of the RII vs 1",
+                }]
+            common = dict(period=g.period, area=ctx.area_name, confidence=ctx.confidence,
+                          polarity=polarity, source_kind=kind, outcome=m.outcome, tags=tags,
+                          note=note, count=ix.get("total_count"),
+                          source=f"{m.label} by {g.quantile_label or 'deprivation quantile'}; "
+                                 "PHE slope index of inequality method")
+            rec.indicator(f"places.sii.{m.key}",
+                          label=f"Slope index of inequality: {m.label} (most minus least deprived)",
+                          value=ix.get("sii"), lower=ix.get("sii_lower"), upper=ix.get("sii_upper"),
+                          unit=m.unit, comparisons=[], **common)
+            rec.indicator(f"places.rii.{m.key}",
+                          label=f"Relative index of inequality: {m.label} (most to least deprived)",
+                          value=ix.get("rii"), lower=ix.get("rii_lower"), upper=ix.get("rii_upper"),
+                          unit="ratio", comparisons=rii_cmp, **common)
 
 
 # -------------------------------------------------------------------------- geometry
