@@ -78,3 +78,34 @@ def test_population_by_area_leaves_out_small_areas_outside_the_geography():
     assert out["area_name"].tolist() == ["Alpha", "Beta"]
     assert out["population"].tolist() == [5, 160]
     assert out["percent"].tolist() == [5 / 165 * 100, 160 / 165 * 100]
+
+
+# ------------------------------------------------------------- rows a report shows
+def test_report_place_rows_short_tables_unchanged():
+    from needs_assessment.analysis.common import report_place_rows
+
+    frame = pd.DataFrame({"Place": list("ABC"), "Rate": [3.0, 1.0, 2.0]})
+    rows, note = report_place_rows(frame, "Rate", level="district", what="rates", table_id="t",
+                                   limit=3)
+    assert note == "" and rows is frame
+
+
+def test_report_place_rows_highest_and_lowest_of_many():
+    from needs_assessment.analysis.common import report_place_rows
+
+    names = [f"P{i:02d}" for i in range(12)]
+    rates = [5, "[c]", 9, 1, 7, 3, 11, None, 2, 8, 10, 4]
+    frame = pd.DataFrame({
+        "Breakdown": ["Whole area", "Sex"] + ["District"] * 12 + ["District"],
+        "Group": ["All", "Male"] + names + ["Not known"],
+        "Rate": [6, 6] + rates + [6],
+    })
+    places = (frame["Breakdown"] == "District") & (frame["Group"] != "Not known")
+    rows, note = report_place_rows(frame, "Rate", level="district", what="rates",
+                                   table_id="t_rates", places=places, shown=3, limit=10)
+    assert note == ("Only the 3 districts with the highest and the 3 with the lowest rates (of 12) "
+                    "are shown here; the spreadsheet (t_rates) lists every district.")
+    # whole area and sex first, then the 3 highest and 3 lowest districts, highest first
+    # ([c] and missing are not ranked), then the row of unknown residence
+    assert rows["Group"].tolist() == ["All", "Male", "P06", "P10", "P02", "P05", "P08", "P03",
+                                      "Not known"]

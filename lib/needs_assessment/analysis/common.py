@@ -25,12 +25,15 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 __all__ = [
     "ALCOHOL_GROUPS",
     "OCU_GROUPS",
+    "PLACES_SHOWN",
+    "PLACE_ROW_LIMIT",
     "SUBSTANCE_LABELS",
     "age_group",
     "attach_area",
     "in_treatment",
     "new_presentations",
     "population_in_ages",
+    "report_place_rows",
     "sum_by_area",
     "year_bounds",
 ]
@@ -234,3 +237,43 @@ def crime_coverage_problem(
             f"{years[0]} to {years[-1]} are missing, so rates for the period cannot be calculated."
         )
     return None
+
+
+#: A report table or chart lists every district or ward up to this many; a national-scale
+#: run has 300, which no reader can take in (and which made the report 16 MB), so beyond
+#: it the report shows the :data:`PLACES_SHOWN` highest and lowest, and the spreadsheet
+#: (``tables.xlsx`` and the CSVs, never trimmed) keeps every place.
+PLACE_ROW_LIMIT = 40
+PLACES_SHOWN = 10
+
+
+def report_place_rows(frame: pd.DataFrame, rank_by: str | pd.Series, *, level: str, what: str,
+                      table_id: str, places: pd.Series | None = None, shown: int = PLACES_SHOWN,
+                      limit: int = PLACE_ROW_LIMIT) -> tuple[pd.DataFrame, str]:
+    """The rows of a published table that a report table or chart shows, and a sentence
+    saying what was left out ("" when nothing was).
+
+    ``places`` marks the rows that are districts or wards (default: every row); the other
+    rows (the whole area, other breakdowns, unknown residence) are always shown. With at
+    most ``limit`` places the frame is returned unchanged. Otherwise the places are cut to
+    the ``shown`` with the highest and the ``shown`` with the lowest ``rank_by`` (a column
+    or a Series aligned with ``frame``; suppressed ``[c]`` and missing values are not
+    ranked), highest first, where the block of places stood; the sentence names ``what``
+    was ranked and the spreadsheet table (``table_id``) that lists every place. Display
+    only: recorded tables keep every row.
+    """
+    is_place = (pd.Series(True, index=frame.index) if places is None
+                else pd.Series(places, index=frame.index).astype(bool))
+    n_places = int(is_place.sum())
+    if n_places <= limit:
+        return frame, ""
+    values = frame[rank_by] if isinstance(rank_by, str) else pd.Series(rank_by, index=frame.index)
+    ranked = pd.to_numeric(values.where(is_place), errors="coerce").dropna()
+    ranked = ranked.sort_values(ascending=False, kind="stable")
+    keep = ranked.index[:shown].append(ranked.index[-shown:]).unique()
+    first = frame.index.get_loc(is_place[is_place].index[0])
+    before = frame.iloc[:first].loc[~is_place.iloc[:first]]
+    after = frame.iloc[first:].loc[~is_place.iloc[first:]]
+    note = (f"Only the {shown} {level}s with the highest and the {shown} with the lowest {what} "
+            f"(of {n_places}) are shown here; the spreadsheet ({table_id}) lists every {level}.")
+    return pd.concat([before, frame.loc[keep], after]), note

@@ -46,6 +46,7 @@ from needs_assessment.analysis.common import (
     crime_coverage_problem,
     in_treatment,
     population_in_ages,
+    report_place_rows,
     sum_by_area,
 )
 from needs_assessment.analysis.comparators import latest_period, whole_population
@@ -85,6 +86,7 @@ __all__ = [
     "ratio_map_panels",
     "record_gradient_indicators",
     "record_rate_indicators",
+    "report_view_rows",
     "small_area_deciles",
     "standardised_rates",
     "standout_places",
@@ -1386,6 +1388,34 @@ def wide_view(published: pd.DataFrame, *, key: str, count_column: str, rate_colu
                                      for v in rows[compare_column]]
         out = frame if out is None else out.merge(frame, on=key, how="left", sort=False)
     return out
+
+
+def report_view_rows(published: pd.DataFrame, ctx: Places, *, rank_column: str, what: str,
+                     table_id: str, group_column: str | None = None, group: str | None = None,
+                     code_column: str = "Code") -> tuple[pd.DataFrame, str]:
+    """The rows of a published long table (:func:`rate_table`) that the report's reading
+    view shows, and a sentence saying what was left out ("" when nothing was).
+
+    Every row when the area has at most :data:`~needs_assessment.analysis.common.PLACE_ROW_LIMIT`
+    sub-areas; otherwise the whole-area and no-fixed-abode rows and the sub-areas with the
+    highest and lowest ``rank_column`` in the rows of ``group`` (all rows when None), kept
+    for every group in that order (highest first). Display only: the recorded table keeps
+    every sub-area."""
+    ranked = published if group is None else published[published[group_column] == group]
+    codes = ranked[code_column].astype(str)
+    is_place = ~codes.isin([ctx.area_code, "unknown"])
+    rows, note = report_place_rows(ranked, rank_column, level=ctx.level, what=what,
+                                   table_id=table_id, places=is_place)
+    if not note:
+        return published, ""
+    # every group's rows in the order of the ranked group: highest first, then the rest
+    position = {code: i for i, code in enumerate(rows[code_column].astype(str))}
+    out = published[published[code_column].astype(str).isin(position)]
+    key = pd.DataFrame({
+        "group": 0 if group_column is None else pd.factorize(out[group_column])[0],
+        "position": out[code_column].astype(str).map(position).to_numpy(),
+    }, index=out.index)
+    return out.loc[key.sort_values(["group", "position"], kind="stable").index], note
 
 
 def _ci_text(lower_column: str) -> str:
