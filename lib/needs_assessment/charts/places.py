@@ -227,6 +227,34 @@ def _label_points(ax, items) -> None:
             placed.append(ann.get_window_extent(renderer))
 
 
+#: Points outside the limits labelled on a funnel plot (and named in its alt text); beyond
+#: it only the most extreme are, as a national-scale run has a hundred such places and
+#: their names overprint one another.
+FUNNEL_LABELS = 12
+
+
+def _most_extreme(outside: list) -> list:
+    """The points to label: all up to :data:`FUNNEL_LABELS`, else the highest and lowest
+    half of that number each."""
+    if len(outside) <= FUNNEL_LABELS:
+        return outside
+    half = FUNNEL_LABELS // 2
+    high = sorted((r for r in outside if str(r.significance).startswith("High")), key=lambda r: -r.y)
+    low = sorted((r for r in outside if str(r.significance).startswith("Low")), key=lambda r: r.y)
+    return high[:half] + low[:half]
+
+
+def _name_list(names: list[str], outside: list, side: str) -> str:
+    """Names for the alt text: all up to :data:`FUNNEL_LABELS`, else the most extreme
+    (those labelled on the chart) and how many more."""
+    if len(names) <= FUNNEL_LABELS:
+        return ", ".join(names)
+    shown = {str(r.area_name) for r in _most_extreme(outside) if str(r.significance).startswith(side)}
+    keep = [n for n, r in zip(names, [r for r in outside if str(r.significance).startswith(side)],
+                              strict=True) if str(r.area_name) in shown]
+    return f"{', '.join(keep)} and {len(names) - len(keep)} more (the most extreme are named)"
+
+
 _SIG_STYLE = {
     "High (0.001)": ("^", OKABE_ITO[5], "Above 99.8% limit"),
     "High (0.025)": ("^", OKABE_ITO[1], "Above 95% limit"),
@@ -281,7 +309,7 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         span = ys.max() - ys.min()
         ax.set_ylim(max(0.0, ys.min() - 0.08 * span), ys.max() + 0.12 * span)
         _number_axis(ax)
-        _label_points(ax, [(r.x, r.y, str(r.area_name)) for r in outside])
+        _label_points(ax, [(r.x, r.y, str(r.area_name)) for r in _most_extreme(outside)])
         ax.set_xlabel(panel["xlabel"])
         ax.set_ylabel(panel["ylabel"])
         note = panel.get("method_note")
@@ -299,8 +327,10 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         part = f"{panel['title']}: {len(pts)} {level}s plotted"
         if panel.get("hidden"):
             part += f" ({panel['hidden']} not shown to protect small numbers)"
-        part += "; " + (f"above the 95% limit: {', '.join(high)}" if high else "none above the 95% limit")
-        part += "; " + (f"below the 95% limit: {', '.join(low)}" if low else "none below the 95% limit")
+        part += "; " + (f"above the 95% limit: {_name_list(high, outside, 'High')}" if high
+                        else "none above the 95% limit")
+        part += "; " + (f"below the 95% limit: {_name_list(low, outside, 'Low')}" if low
+                        else "none below the 95% limit")
         if note:
             part += f". {note.rstrip('.')}"
         alt_parts.append(part + ".")
