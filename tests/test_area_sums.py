@@ -73,6 +73,19 @@ def test_adult_and_banded_population_by_district():
     assert list(got) == sorted(got)
 
 
+def test_banded_population_the_same_from_text_or_categorical_codes():
+    categorical = _population()
+    text = categorical.astype({"small_area_code": "str", "age_band": "str"})
+    for level in ("district", None):
+        a = places._banded_population(categorical, GEOGRAPHY, level=level, years=[2023, 2024])
+        b = places._banded_population(text, GEOGRAPHY, level=level, years=[2023, 2024])
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert a.set_index(["small_area_code", "age_band"])["population"].to_dict() == {
+        ("S1", "15-19"): 30, ("S1", "40-44"): 30, ("S2", "15-19"): 12, ("S3", "70-74"): 100,
+        ("S9", "30-34"): 1}
+    assert a["population"].dtype == "int32"  # the file's integer type, as a group-by keeps it
+
+
 def test_population_by_area_leaves_out_small_areas_outside_the_geography():
     out = population_by_area(_population(), GEOGRAPHY, level="district", year=2024)
     assert out["area_name"].tolist() == ["Alpha", "Beta"]

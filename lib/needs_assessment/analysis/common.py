@@ -143,15 +143,20 @@ def population_in_ages(
     Uses single years of age when the population has them, else whole 5-year bands (and
     then requires the age limits to fall on band edges, raising otherwise).
     """
-    pop = population.loc[population["year"].isin(list(years))]
-    if pop.empty:
+    in_years = population["year"].isin(list(years))
+    if not in_years.any():
         raise ValueError(f"population: no rows for years {sorted(set(years))}")
-    if pop["age"].notna().all():
-        ages = pop["age"].astype(int)
-        keep = ages >= min_age
+    age = population["age"]
+    if not age[in_years].isna().any():
+        # One selection of the rows and columns needed: at national scale the population
+        # has 18 million rows, and copying all of them to filter twice doubled the memory.
+        keep = in_years & (age >= min_age)
         if max_age is not None:
-            keep &= ages <= max_age
+            keep &= age <= max_age
+        needed = [*(["small_area_code"] if level is not None else []), *by, "population"]
+        pop = population.loc[keep.fillna(False).astype(bool), list(dict.fromkeys(needed))]
     else:
+        pop = population.loc[in_years]
         lower = pop["age_band"].str.extract(r"^(\d+)")[0].astype(int)
         upper = lower + 4
         if min_age % 5 or (max_age is not None and (max_age + 1) % 5):
@@ -161,7 +166,7 @@ def population_in_ages(
         keep = lower >= min_age
         if max_age is not None:
             keep &= upper <= max_age
-    pop = pop.loc[keep]
+        pop = pop.loc[keep]
     keys = list(by)
     if level is not None:
         if geography is None:
