@@ -252,6 +252,51 @@ def test_dropout_model_odds_ratio_by_hand():
     assert row["lower"] < row["odds_ratio"] < row["upper"]
 
 
+# Two patterns and two parameters fit exactly (no residual degrees of freedom), which
+# statsmodels reports with warnings that do not apply to a saturated binomial model.
+@pytest.mark.filterwarnings("ignore:divide by zero", "ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
+def test_dropout_model_on_covariate_patterns_by_hand(monkeypatch):
+    # Forced onto the pattern fit (the path of national-scale extracts), the worked
+    # example gives the same odds ratio, and Woolf's limits for a 2 x 2 table.
+    monkeypatch.setattr(acc, "PER_RECORD_DESIGN_LIMIT", 0)
+    rec = pd.DataFrame({
+        "age_group": ["18-24"] * 100 + ["35-44"] * 200,
+        "out": [True] * 30 + [False] * 70 + [True] * 20 + [False] * 180,
+    })
+    table, info = acc.dropout_model(rec, "out", {"Age group": "age_group"})
+    assert info["fitted_on"] == "2 covariate patterns"
+    row = table.set_index("level").loc["18-24"]
+    odds_ratio = (30 / 70) / (20 / 180)
+    se = (1 / 30 + 1 / 70 + 1 / 20 + 1 / 180) ** 0.5
+    assert row["odds_ratio"] == pytest.approx(odds_ratio, rel=1e-9)
+    assert row["lower"] == pytest.approx(odds_ratio * np.exp(-1.959963984540054 * se), rel=1e-6)
+    assert row["upper"] == pytest.approx(odds_ratio * np.exp(1.959963984540054 * se), rel=1e-6)
+    assert (row["people"], row["events"]) == (100, 30)
+
+
+def test_dropout_model_patterns_agree_with_records(monkeypatch):
+    rng = np.random.default_rng(7)
+    n = 3000
+    rec = pd.DataFrame({
+        "age_group": rng.choice(["18-24", "25-34", "35-44"], n),
+        "sex_label": rng.choice(["Male", "Female", "Not stated"], n, p=[0.55, 0.43, 0.02]),
+        "area_name": rng.choice([f"Place {i}" for i in range(12)], n),
+    })
+    logit = -1.5 + 0.8 * (rec["age_group"] == "18-24") - 0.3 * (rec["sex_label"] == "Female")
+    rec["out"] = rng.random(n) < 1 / (1 + np.exp(-logit))
+    covariates = {"Age group": "age_group", "Sex": "sex_label", "District": "area_name"}
+    by_record, info_r = acc.dropout_model(rec, "out", covariates)
+    monkeypatch.setattr(acc, "PER_RECORD_DESIGN_LIMIT", 0)
+    by_pattern, info_p = acc.dropout_model(rec, "out", covariates)
+    assert info_r["fitted_on"] == "records" and info_p["fitted_on"].endswith("covariate patterns")
+    assert {k: v for k, v in info_r.items() if k != "fitted_on"} == {
+        k: v for k, v in info_p.items() if k != "fitted_on"}
+    same = ["characteristic", "level", "reference", "people", "events"]
+    pd.testing.assert_frame_equal(by_record[same], by_pattern[same])
+    for col in ("odds_ratio", "lower", "upper", "p_value"):
+        np.testing.assert_allclose(by_pattern[col], by_record[col], rtol=1e-6, atol=1e-7)
+
+
 def test_dropout_model_drops_levels_without_variation():
     rec = pd.DataFrame({
         "g": ["A"] * 50 + ["B"] * 50 + ["C"] * 5,

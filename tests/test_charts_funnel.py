@@ -119,3 +119,45 @@ def test_places_funnel_shows_the_method_note_only_when_given():
         assert fig.axes[0].get_title() == "Deaths"
     finally:
         plt.close(fig)
+
+
+def _ratio_panel(n_high: int, n_low: int, n_within: int = 5) -> dict:
+    ys = [150.0 + i for i in range(n_high)] + [50.0 - i for i in range(n_low)] + [100.0] * n_within
+    sig = (["High (0.025)"] * n_high + ["Low (0.025)"] * n_low + ["Not significant"] * n_within)
+    n = len(ys)
+    points = pd.DataFrame({"area_code": [f"C{i}" for i in range(n)],
+                           "area_name": [f"Place {i}" for i in range(n)],
+                           "x": np.linspace(50, 500, n), "y": ys, "count": 10.0,
+                           "significance": sig})
+    grid = np.geomspace(20, 800, 50)
+    limits = pd.DataFrame({"x": grid, "lower_95": 100 - 200 / np.sqrt(grid),
+                           "upper_95": 100 + 200 / np.sqrt(grid),
+                           "lower_998": 100 - 300 / np.sqrt(grid),
+                           "upper_998": 100 + 300 / np.sqrt(grid), "baseline": 100.0})
+    return {"points": points, "limits": limits, "title": "Deaths", "xlabel": "Expected",
+            "ylabel": "Ratio", "hidden": 0}
+
+
+def test_funnel_labels_every_place_outside_the_limits_when_few():
+    fig, alt = funnel_panels([_ratio_panel(3, 2)], level="district", area_name="Testshire")
+    try:
+        labels = {t.get_text() for t in fig.axes[0].texts}
+        assert labels == {"Place 0", "Place 1", "Place 2", "Place 3", "Place 4"}
+        assert "above the 95% limit: Place 0 (150), Place 1 (151), Place 2 (152);" in alt
+    finally:
+        plt.close(fig)
+
+
+def test_funnel_names_only_the_most_extreme_when_many_are_outside():
+    # 20 above and 15 below the limits (a national-scale run has about a hundred)
+    fig, alt = funnel_panels([_ratio_panel(20, 15)], level="district", area_name="England")
+    try:
+        labels = {t.get_text() for t in fig.axes[0].texts}
+        highest = {f"Place {i}" for i in range(14, 20)}  # y 164 ... 169
+        lowest = {f"Place {i}" for i in range(29, 35)}  # y 36 ... 41
+        assert labels == highest | lowest
+        assert "and 14 more (the most extreme are named)" in alt  # 20 above, 6 named
+        assert "and 9 more (the most extreme are named)" in alt  # 15 below, 6 named
+        assert "Place 0 (" not in alt
+    finally:
+        plt.close(fig)

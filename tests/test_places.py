@@ -331,3 +331,31 @@ def test_wide_view_keeps_suppression_markers():
     whole = view.set_index("District").loc["Whole"]
     assert whole["Drug: rate (95% CI)"] == "5.0 (4.0\u00a0to\u00a06.0)"
     assert list(view["District"]) == ["Alpha", "Whole"]
+
+
+def test_report_view_rows_keeps_every_group_of_the_extreme_places():
+    c = ctx(area_code="X10000001", area_name="Testshire")
+    codes = [f"E{i:02d}" for i in range(45)]
+    rates = {code: float(i) for i, code in enumerate(codes)}
+    rates["E44"] = "[c]"  # suppressed: never ranked
+    frame = []
+    for group in ("All", "OCU"):
+        for code in codes:
+            frame.append({"Group": group, "Code": code, "District": f"Place {code}",
+                          "Rate": rates[code] if group == "All" else 1.0})
+        frame.append({"Group": group, "Code": "unknown", "District": "No fixed abode", "Rate": None})
+        frame.append({"Group": group, "Code": "X10000001", "District": "Testshire (whole area)",
+                      "Rate": 22.0})
+    published = pd.DataFrame(frame)
+    rows, note = pl.report_view_rows(published, c, rank_column="Rate", what="rates",
+                                     table_id="places_x", group_column="Group", group="All")
+    top = [f"E{i:02d}" for i in range(43, 33, -1)]  # E43 highest ... E34
+    bottom = [f"E{i:02d}" for i in range(9, -1, -1)]  # E09 ... E00 lowest
+    expected = top + bottom + ["unknown", "X10000001"]
+    assert rows.loc[rows["Group"] == "All", "Code"].tolist() == expected
+    assert rows.loc[rows["Group"] == "OCU", "Code"].tolist() == expected
+    assert "(of 45)" in note and "places_x" in note  # the suppressed one is a place too
+    small = published[published["Code"].isin(codes[:5] + ["unknown", "X10000001"])]
+    same, none = pl.report_view_rows(small, c, rank_column="Rate", what="rates",
+                                     table_id="places_x", group_column="Group", group="All")
+    assert none == "" and same is small

@@ -19,11 +19,12 @@ builder want plain files; see the developers' guide.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -162,6 +163,25 @@ class ResultsRecorder:
         self.tables: dict[str, RecordedTable] = {}
         self.notes: list[dict[str, str]] = []
         self.values: dict[str, Any] = {}
+        self._batch_depth = 0
+        self._unsaved = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[ResultsRecorder]:
+        """Record many results and write the chapter's file once, when the block ends.
+
+        Every call otherwise rewrites the whole file, so recording one indicator per
+        district or ward (300 at national scale, several measures each) would cost time
+        growing with the square of their number. The file is written when the outermost
+        block ends, also when it ends with an error, so what was recorded is kept.
+        """
+        self._batch_depth += 1
+        try:
+            yield self
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0 and self._unsaved:
+                self._save()
 
     # ------------------------------------------------------------ indicators
     def indicator(self, key: str, **fields: Any) -> Indicator:
@@ -256,6 +276,10 @@ class ResultsRecorder:
         return self.run_dir / "results" / f"{self.chapter}.json"
 
     def _save(self) -> None:
+        if self._batch_depth:
+            self._unsaved = True  # written when the outermost batch() block ends
+            return
+        self._unsaved = False
         write_json_atomic(
             self.path,
             {

@@ -729,6 +729,13 @@ def early_dropout(
     return out
 
 
+#: Above this many cells (records x parameters) the drop-out model is fitted on covariate
+#: patterns instead of records: statsmodels' IRLS holds several dense copies of the
+#: per-record design (at national scale 216,000 records x 315 parameters: 6.7 GB at peak
+#: and 90 s of CPU), while there are at most a few thousand distinct patterns.
+PER_RECORD_DESIGN_LIMIT = 5_000_000
+
+
 def dropout_model(
     records: pd.DataFrame,
     outcome: str,
@@ -745,7 +752,15 @@ def dropout_model(
     levels in which everyone or no one has the outcome (their odds ratio cannot be
     estimated). Returns (table, info): the table has ``characteristic, level, reference,
     people, events, odds_ratio, lower, upper, p_value`` (reference rows have odds ratio 1);
-    info has ``n``, ``events``, ``dropped_levels`` and ``converged``.
+    info has ``n``, ``events``, ``dropped_levels``, ``converged`` and ``fitted_on``.
+
+    With every covariate categorical, the binomial likelihood of the records equals that
+    of their covariate patterns (events out of people sharing one combination of levels;
+    McCullagh P, Nelder JA, *Generalized linear models*, 2nd edn, 1989, section 4.2), so
+    a large extract (more than :data:`PER_RECORD_DESIGN_LIMIT` design cells) is fitted on
+    the patterns: the same model, whose estimates agree with the per-record fit to the
+    IRLS convergence tolerance (odds ratios to about 1e-13, limits to about 1e-8
+    relative), in a fraction of the memory and time. ``fitted_on`` says which was used.
     """
     import statsmodels.api as sm
 
@@ -762,29 +777,42 @@ def dropout_model(
             dropped += [f"{label}: {b}" for b in bad]
             keep = ~data[col].isin(list(bad))
             data, y = data.loc[keep], y.loc[keep]
-    X = [pd.Series(1.0, index=data.index, name="const")]
-    refs = {}
+    values = {label: data[col].astype(str) for label, col in covariates.items()}
+    refs: dict[str, str] = {}
+    terms: list[tuple[str, str]] = []  # (label, level) of each non-reference column
     for label, col in covariates.items():
-        values = data[col].astype(str)
-        sizes = values.value_counts()
+        sizes = values[label].value_counts()
         ref = references.get(label)
         if ref is None or ref not in sizes.index:
             ref = str(sizes.index[0])
         refs[label] = ref
-        for level in _order(sizes.index, col):
-            if level == ref:
-                continue
-            X.append((values == level).astype(float).rename(f"{label}={level}"))
-    X = pd.concat(X, axis=1)
-    fit = sm.GLM(y.astype(float), X, family=sm.families.Binomial()).fit()
+        terms += [(label, level) for level in _order(sizes.index, col) if level != ref]
+    if len(data) * (len(terms) + 1) <= PER_RECORD_DESIGN_LIMIT:
+        X = [pd.Series(1.0, index=data.index, name="const")]
+        X += [(values[label] == level).astype(float).rename(f"{label}={level}")
+              for label, level in terms]
+        fit = sm.GLM(y.astype(float), pd.concat(X, axis=1), family=sm.families.Binomial()).fit()
+        fitted_on = "records"
+    else:
+        patterns = (pd.DataFrame(values).assign(_events=y.astype("int64").to_numpy())
+                    .groupby(list(covariates), sort=True)["_events"].agg(["sum", "size"])
+                    .reset_index())
+        X = pd.DataFrame({"const": np.ones(len(patterns))} | {
+            f"{label}={level}": (patterns[label] == level).to_numpy(dtype=float)
+            for label, level in terms})
+        events = patterns["sum"].to_numpy(dtype=float)
+        # two-column response: events and non-events out of each pattern's people
+        endog = np.column_stack([events, patterns["size"].to_numpy(dtype=float) - events])
+        fit = sm.GLM(endog, X, family=sm.families.Binomial()).fit()
+        fitted_on = f"{len(patterns):,} covariate patterns"
     ci = fit.conf_int(alpha=1 - confidence)
     rows = []
     for label, col in covariates.items():
-        values = data[col].astype(str)
-        for level in _order(values.unique(), col):
-            m = values == level
+        people = values[label].value_counts()
+        events_by = y.groupby(values[label]).sum()
+        for level in _order(values[label].unique(), col):
             row = {"characteristic": label, "level": level, "reference": level == refs[label],
-                   "people": int(m.sum()), "events": int(y[m].sum())}
+                   "people": int(people[level]), "events": int(events_by[level])}
             if level == refs[label]:
                 row.update(odds_ratio=1.0, lower=np.nan, upper=np.nan, p_value=np.nan)
             else:
@@ -795,7 +823,7 @@ def dropout_model(
                            p_value=float(fit.pvalues[name]))
             rows.append(row)
     info = {"n": int(len(y)), "events": int(y.sum()), "dropped_levels": dropped,
-            "converged": bool(fit.converged), "references": refs}
+            "converged": bool(fit.converged), "references": refs, "fitted_on": fitted_on}
     return pd.DataFrame(rows), info
 
 

@@ -25,12 +25,16 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 __all__ = [
     "ALCOHOL_GROUPS",
     "OCU_GROUPS",
+    "PLACES_SHOWN",
+    "PLACE_ROW_LIMIT",
     "SUBSTANCE_LABELS",
     "age_group",
     "attach_area",
     "in_treatment",
     "new_presentations",
     "population_in_ages",
+    "report_place_rows",
+    "sum_by_area",
     "year_bounds",
 ]
 
@@ -139,15 +143,20 @@ def population_in_ages(
     Uses single years of age when the population has them, else whole 5-year bands (and
     then requires the age limits to fall on band edges, raising otherwise).
     """
-    pop = population.loc[population["year"].isin(list(years))]
-    if pop.empty:
+    in_years = population["year"].isin(list(years))
+    if not in_years.any():
         raise ValueError(f"population: no rows for years {sorted(set(years))}")
-    if pop["age"].notna().all():
-        ages = pop["age"].astype(int)
-        keep = ages >= min_age
+    age = population["age"]
+    if not age[in_years].isna().any():
+        # One selection of the rows and columns needed: at national scale the population
+        # has 18 million rows, and copying all of them to filter twice doubled the memory.
+        keep = in_years & (age >= min_age)
         if max_age is not None:
-            keep &= ages <= max_age
+            keep &= age <= max_age
+        needed = [*(["small_area_code"] if level is not None else []), *by, "population"]
+        pop = population.loc[keep.fillna(False).astype(bool), list(dict.fromkeys(needed))]
     else:
+        pop = population.loc[in_years]
         lower = pop["age_band"].str.extract(r"^(\d+)")[0].astype(int)
         upper = lower + 4
         if min_age % 5 or (max_age is not None and (max_age + 1) % 5):
@@ -157,16 +166,36 @@ def population_in_ages(
         keep = lower >= min_age
         if max_age is not None:
             keep &= upper <= max_age
-    pop = pop.loc[keep]
+        pop = pop.loc[keep]
     keys = list(by)
     if level is not None:
         if geography is None:
             raise ValueError("population_in_ages: level needs geography")
-        pop = attach_area(pop, geography, level=level)
-        keys = ["area_code", "area_name", *keys]
+        return sum_by_area(pop, geography, level=level, by=keys)
     if not keys:
         return pd.DataFrame({"population": [int(pop["population"].sum())]})
     return pop.groupby(keys, as_index=False, observed=True)["population"].sum()
+
+
+def sum_by_area(frame: pd.DataFrame, geography: pd.DataFrame, *, level: str,
+                by: Sequence[str] = (), value: str = "population") -> pd.DataFrame:
+    """``value`` summed by district or ward (``area_code, area_name``, then ``by``),
+    sorted by those keys: what :func:`attach_area` then a group-by sum give, with rows
+    outside the geography under ``unknown``.
+
+    Whole numbers (counts of people) are first summed by small area, so only one row per
+    small area (not one per person-year-age-sex, 18 million at national scale) is matched
+    to its district or ward; integer sums do not depend on the order of adding, so the
+    result is the same. Other values keep the one-step sum, whose floating-point result
+    depends on that order.
+    """
+    keys = ["area_code", "area_name", *by]
+    if not pd.api.types.is_integer_dtype(frame[value].dtype):
+        return attach_area(frame, geography, level=level).groupby(
+            keys, as_index=False, observed=True)[value].sum()
+    first = frame.groupby(["small_area_code", *by], as_index=False, observed=True)[value].sum()
+    return attach_area(first, geography, level=level).groupby(
+        keys, as_index=False, observed=True)[value].sum()
 
 
 AGE_GROUPS_ADULT = ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64), (65, None))
@@ -213,3 +242,43 @@ def crime_coverage_problem(
             f"{years[0]} to {years[-1]} are missing, so rates for the period cannot be calculated."
         )
     return None
+
+
+#: A report table or chart lists every district or ward up to this many; a national-scale
+#: run has 300, which no reader can take in (and which made the report 16 MB), so beyond
+#: it the report shows the :data:`PLACES_SHOWN` highest and lowest, and the spreadsheet
+#: (``tables.xlsx`` and the CSVs, never trimmed) keeps every place.
+PLACE_ROW_LIMIT = 40
+PLACES_SHOWN = 10
+
+
+def report_place_rows(frame: pd.DataFrame, rank_by: str | pd.Series, *, level: str, what: str,
+                      table_id: str, places: pd.Series | None = None, shown: int = PLACES_SHOWN,
+                      limit: int = PLACE_ROW_LIMIT) -> tuple[pd.DataFrame, str]:
+    """The rows of a published table that a report table or chart shows, and a sentence
+    saying what was left out ("" when nothing was).
+
+    ``places`` marks the rows that are districts or wards (default: every row); the other
+    rows (the whole area, other breakdowns, unknown residence) are always shown. With at
+    most ``limit`` places the frame is returned unchanged. Otherwise the places are cut to
+    the ``shown`` with the highest and the ``shown`` with the lowest ``rank_by`` (a column
+    or a Series aligned with ``frame``; suppressed ``[c]`` and missing values are not
+    ranked), highest first, where the block of places stood; the sentence names ``what``
+    was ranked and the spreadsheet table (``table_id``) that lists every place. Display
+    only: recorded tables keep every row.
+    """
+    is_place = (pd.Series(True, index=frame.index) if places is None
+                else pd.Series(places, index=frame.index).astype(bool))
+    n_places = int(is_place.sum())
+    if n_places <= limit:
+        return frame, ""
+    values = frame[rank_by] if isinstance(rank_by, str) else pd.Series(rank_by, index=frame.index)
+    ranked = pd.to_numeric(values.where(is_place), errors="coerce").dropna()
+    ranked = ranked.sort_values(ascending=False, kind="stable")
+    keep = ranked.index[:shown].append(ranked.index[-shown:]).unique()
+    first = frame.index.get_loc(is_place[is_place].index[0])
+    before = frame.iloc[:first].loc[~is_place.iloc[:first]]
+    after = frame.iloc[first:].loc[~is_place.iloc[first:]]
+    note = (f"Only the {shown} {level}s with the highest and the {shown} with the lowest {what} "
+            f"(of {n_places}) are shown here; the spreadsheet ({table_id}) lists every {level}.")
+    return pd.concat([before, frame.loc[keep], after]), note

@@ -46,6 +46,8 @@ from needs_assessment.analysis.common import (
     crime_coverage_problem,
     in_treatment,
     population_in_ages,
+    report_place_rows,
+    sum_by_area,
 )
 from needs_assessment.analysis.comparators import latest_period, whole_population
 from needs_assessment.analysis.profile import LEVEL_COLUMNS
@@ -84,6 +86,7 @@ __all__ = [
     "ratio_map_panels",
     "record_gradient_indicators",
     "record_rate_indicators",
+    "report_view_rows",
     "small_area_deciles",
     "standardised_rates",
     "standout_places",
@@ -290,18 +293,20 @@ def _adult_population(population: pd.DataFrame, geography: pd.DataFrame, *, leve
     """Residents aged 18+ (person-years over ``years``) by sub-area (or small area when
     ``level`` is None). Where the population has only 5-year bands, 18-19 year-olds are
     taken as 2/5 of the 15-19 band."""
-    pop = population.loc[population["year"].isin(list(years))]
-    if pop["age"].notna().all():
-        adults = pop.loc[pop["age"].astype(int) >= 18]
+    in_years = population["year"].isin(list(years))
+    if not population.loc[in_years, "age"].isna().any():
+        # one selection of the rows and columns needed (18 million rows at national scale)
+        adults = population.loc[(in_years & (population["age"] >= 18)).fillna(False).astype(bool),
+                                ["small_area_code", "population"]]
     else:
+        pop = population.loc[in_years]
         lower = pop["age_band"].astype(str).str.extract(r"^(\d+)")[0].astype(int)
         adults = pop.loc[lower >= 15].copy()
         adults["population"] = np.where(lower.loc[adults.index] == 15,
                                         adults["population"] * 0.4, adults["population"])
     if level is None:
         return adults.groupby("small_area_code", observed=True, as_index=False)["population"].sum()
-    adults = attach_area(adults, geography, level=level)
-    return adults.groupby(["area_code", "area_name"], observed=True, as_index=False)["population"].sum()
+    return sum_by_area(adults, geography, level=level)
 
 
 def _compare(lower, upper, benchmark, polarity: str) -> pd.Series:
@@ -391,11 +396,42 @@ def treatment_rates(episodes: pd.DataFrame | None, population: pd.DataFrame | No
 
 
 # ----------------------------------------------------------- deaths and admissions
+def _sum_by_small_area_and_band(pop: pd.DataFrame) -> pd.DataFrame:
+    """Whole-number ``population`` summed by ``small_area_code`` and ``age_band`` (the
+    combinations present), as a group-by would give it. With both keys categorical, as the
+    loaders make them, the sums are counted with :func:`numpy.bincount` on the category
+    codes: pandas' group-by of 18 million rows (national scale) held over 500 MB of index
+    arrays at once. Float64 sums of whole numbers are exact below 2**53."""
+    sa, band = pop["small_area_code"], pop["age_band"]
+    if not (isinstance(sa.dtype, pd.CategoricalDtype) and isinstance(band.dtype, pd.CategoricalDtype)):
+        return pop.groupby(["small_area_code", "age_band"], as_index=False, observed=True)[
+            "population"].sum()
+    n_bands = len(band.cat.categories)
+    sa_codes = sa.cat.codes.to_numpy()
+    band_codes = band.cat.codes.to_numpy()
+    ok = (sa_codes >= 0) & (band_codes >= 0)  # a missing key is left out, as by a group-by
+    key = sa_codes[ok].astype(np.int64) * n_bands + band_codes[ok]
+    size = len(sa.cat.categories) * n_bands
+    present = np.flatnonzero(np.bincount(key, minlength=size))
+    sums = np.bincount(key, weights=pop["population"].to_numpy()[ok], minlength=size)[present]
+    return pd.DataFrame({
+        "small_area_code": pd.Categorical.from_codes(present // n_bands, dtype=sa.dtype),
+        "age_band": pd.Categorical.from_codes(present % n_bands, dtype=band.dtype),
+        "population": pd.Series(sums.astype(np.int64)).astype(pop["population"].dtype),  # as a group-by keeps it
+    })
+
+
 def _banded_population(population: pd.DataFrame, geography: pd.DataFrame, *, level: str | None,
                        years: Sequence[int]) -> pd.DataFrame:
     """Person-years by (area_code or small_area_code) and ESP age band, over ``years``."""
     pop = population.loc[population["year"].isin(list(years)),
                          ["small_area_code", "age_band", "population"]]
+    if pd.api.types.is_integer_dtype(pop["population"].dtype) and not pop["population"].isna().any():
+        # Sum by small area and band on the file's own (often categorical) codes before
+        # turning them into text: text conversion and matching to districts or wards of
+        # every person-year row dominated the time at national scale. Whole-number sums
+        # are the same in any order.
+        pop = _sum_by_small_area_and_band(pop)
     pop = pop.assign(age_band=pop["age_band"].astype(str),
                      small_area_code=pop["small_area_code"].astype(str))
     key = "small_area_code"
@@ -1077,72 +1113,76 @@ def record_rate_indicators(rec: Any, rows: pd.DataFrame, published: pd.DataFrame
         raise ValueError("rows and published table rows differ in number")
     hidden = _suppressed(published, count_header, marker)
     bench_label = benchmark_label or ctx.area_name
-    for i, r in rows.iterrows():
-        if r["row"] == "not_known":
-            continue
-        is_total = r["row"] == "total"
-        secret = bool(hidden.iloc[i])
-        value = None if secret else _num(r["value"])
-        tags = {"level": "area" if is_total else ctx.level, "area_code": str(r["area_code"]),
-                "theme": THEMES.get(measure.dataset, measure.dataset)}
-        if substance:
-            tags["substance"] = substance
-        comparisons = list(area_comparisons) if is_total else []
-        if not is_total and value is not None:
-            comparisons = [{
-                "label": bench_label, "value": _num(r["benchmark"]), "result": str(r["comparison"]),
-                "method": f"{ctx.ci_label} CI of {ctx.level} value vs {bench_label} value",
-            }]
-        note = None if value is not None else (
-            "suppressed to protect confidentiality" if secret else (r["note"] or None))
-        rec.indicator(
-            f"places.{key}" if is_total else f"places.{key}.{r['area_code']}",
-            label=f"{label}, {r['area_name']}",
-            value=value,
-            lower=None if value is None else _num(r["lower"]),
-            upper=None if value is None else _num(r["upper"]),
-            confidence=ctx.confidence,
-            count=None if secret else _num(r["count"]),
-            denominator=_num(r.get("population")),
-            unit=measure.unit, period=period, area=str(r["area_name"]),
-            comparisons=comparisons, polarity=measure.polarity, source_kind=source_kind,
-            source=source, outcome=measure.outcome, tags=tags, note=note,
-        )
+    # one write of the chapter's results for all the sub-areas, not one per sub-area
+    with rec.batch():
+        for i, r in rows.iterrows():
+            if r["row"] == "not_known":
+                continue
+            is_total = r["row"] == "total"
+            secret = bool(hidden.iloc[i])
+            value = None if secret else _num(r["value"])
+            tags = {"level": "area" if is_total else ctx.level, "area_code": str(r["area_code"]),
+                    "theme": THEMES.get(measure.dataset, measure.dataset)}
+            if substance:
+                tags["substance"] = substance
+            comparisons = list(area_comparisons) if is_total else []
+            if not is_total and value is not None:
+                comparisons = [{
+                    "label": bench_label, "value": _num(r["benchmark"]), "result": str(r["comparison"]),
+                    "method": f"{ctx.ci_label} CI of {ctx.level} value vs {bench_label} value",
+                }]
+            note = None if value is not None else (
+                "suppressed to protect confidentiality" if secret else (r["note"] or None))
+            rec.indicator(
+                f"places.{key}" if is_total else f"places.{key}.{r['area_code']}",
+                label=f"{label}, {r['area_name']}",
+                value=value,
+                lower=None if value is None else _num(r["lower"]),
+                upper=None if value is None else _num(r["upper"]),
+                confidence=ctx.confidence,
+                count=None if secret else _num(r["count"]),
+                denominator=_num(r.get("population")),
+                unit=measure.unit, period=period, area=str(r["area_name"]),
+                comparisons=comparisons, polarity=measure.polarity, source_kind=source_kind,
+                source=source, outcome=measure.outcome, tags=tags, note=note,
+            )
 
 
 def record_gradient_indicators(rec: Any, gradients: Sequence[Gradient], ctx: Places, *,
                                source_kind: str | Mapping[str, str]) -> None:
     """``places.sii.<measure>`` and ``places.rii.<measure>`` with limits; the RII is
     compared with 1 (no gradient). ``source_kind`` may map dataset name -> kind."""
-    for g in gradients:
-        m = g.measure
-        kind = source_kind if isinstance(source_kind, str) else source_kind[m.dataset]
-        ix = g.index
-        tags = {"level": "area", "area_code": ctx.area_code, "theme": "deprivation",
-                "measure": m.key, "quantiles": g.quantile_label or "none"}
-        note = None if g.system else f"not calculated: {g.reason}"
-        polarity = "no_judgement" if m.polarity == "no_judgement" else "low_is_good"
-        rii_cmp = []
-        if g.system:
-            rii_cmp = [{
-                "label": "No gradient (RII = 1)", "value": 1.0,
-                "result": stats.compare_with_benchmark(ix["rii_lower"], ix["rii_upper"], 1.0,
-                                                       polarity=polarity),
-                "method": f"{ctx.ci_label} simulated CI of the RII vs 1",
-            }]
-        common = dict(period=g.period, area=ctx.area_name, confidence=ctx.confidence,
-                      polarity=polarity, source_kind=kind, outcome=m.outcome, tags=tags,
-                      note=note, count=ix.get("total_count"),
-                      source=f"{m.label} by {g.quantile_label or 'deprivation quantile'}; "
-                             "PHE slope index of inequality method")
-        rec.indicator(f"places.sii.{m.key}",
-                      label=f"Slope index of inequality: {m.label} (most minus least deprived)",
-                      value=ix.get("sii"), lower=ix.get("sii_lower"), upper=ix.get("sii_upper"),
-                      unit=m.unit, comparisons=[], **common)
-        rec.indicator(f"places.rii.{m.key}",
-                      label=f"Relative index of inequality: {m.label} (most to least deprived)",
-                      value=ix.get("rii"), lower=ix.get("rii_lower"), upper=ix.get("rii_upper"),
-                      unit="ratio", comparisons=rii_cmp, **common)
+    # one write of the chapter's results for every measure
+    with rec.batch():
+        for g in gradients:
+            m = g.measure
+            kind = source_kind if isinstance(source_kind, str) else source_kind[m.dataset]
+            ix = g.index
+            tags = {"level": "area", "area_code": ctx.area_code, "theme": "deprivation",
+                    "measure": m.key, "quantiles": g.quantile_label or "none"}
+            note = None if g.system else f"not calculated: {g.reason}"
+            polarity = "no_judgement" if m.polarity == "no_judgement" else "low_is_good"
+            rii_cmp = []
+            if g.system:
+                rii_cmp = [{
+                    "label": "No gradient (RII = 1)", "value": 1.0,
+                    "result": stats.compare_with_benchmark(ix["rii_lower"], ix["rii_upper"], 1.0,
+                                                           polarity=polarity),
+                    "method": f"{ctx.ci_label} simulated CI of the RII vs 1",
+                }]
+            common = dict(period=g.period, area=ctx.area_name, confidence=ctx.confidence,
+                          polarity=polarity, source_kind=kind, outcome=m.outcome, tags=tags,
+                          note=note, count=ix.get("total_count"),
+                          source=f"{m.label} by {g.quantile_label or 'deprivation quantile'}; "
+                                 "PHE slope index of inequality method")
+            rec.indicator(f"places.sii.{m.key}",
+                          label=f"Slope index of inequality: {m.label} (most minus least deprived)",
+                          value=ix.get("sii"), lower=ix.get("sii_lower"), upper=ix.get("sii_upper"),
+                          unit=m.unit, comparisons=[], **common)
+            rec.indicator(f"places.rii.{m.key}",
+                          label=f"Relative index of inequality: {m.label} (most to least deprived)",
+                          value=ix.get("rii"), lower=ix.get("rii_lower"), upper=ix.get("rii_upper"),
+                          unit="ratio", comparisons=rii_cmp, **common)
 
 
 # -------------------------------------------------------------------------- geometry
@@ -1375,6 +1415,34 @@ def wide_view(published: pd.DataFrame, *, key: str, count_column: str, rate_colu
                                      for v in rows[compare_column]]
         out = frame if out is None else out.merge(frame, on=key, how="left", sort=False)
     return out
+
+
+def report_view_rows(published: pd.DataFrame, ctx: Places, *, rank_column: str, what: str,
+                     table_id: str, group_column: str | None = None, group: str | None = None,
+                     code_column: str = "Code") -> tuple[pd.DataFrame, str]:
+    """The rows of a published long table (:func:`rate_table`) that the report's reading
+    view shows, and a sentence saying what was left out ("" when nothing was).
+
+    Every row when the area has at most :data:`~needs_assessment.analysis.common.PLACE_ROW_LIMIT`
+    sub-areas; otherwise the whole-area and no-fixed-abode rows and the sub-areas with the
+    highest and lowest ``rank_column`` in the rows of ``group`` (all rows when None), kept
+    for every group in that order (highest first). Display only: the recorded table keeps
+    every sub-area."""
+    ranked = published if group is None else published[published[group_column] == group]
+    codes = ranked[code_column].astype(str)
+    is_place = ~codes.isin([ctx.area_code, "unknown"])
+    rows, note = report_place_rows(ranked, rank_column, level=ctx.level, what=what,
+                                   table_id=table_id, places=is_place)
+    if not note:
+        return published, ""
+    # every group's rows in the order of the ranked group: highest first, then the rest
+    position = {code: i for i, code in enumerate(rows[code_column].astype(str))}
+    out = published[published[code_column].astype(str).isin(position)]
+    key = pd.DataFrame({
+        "group": 0 if group_column is None else pd.factorize(out[group_column])[0],
+        "position": out[code_column].astype(str).map(position).to_numpy(),
+    }, index=out.index)
+    return out.loc[key.sort_values(["group", "position"], kind="stable").index], note
 
 
 def _ci_text(lower_column: str) -> str:

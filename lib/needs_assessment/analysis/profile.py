@@ -40,7 +40,11 @@ def population_by_area(
     pop = population.loc[population["year"] == year]
     if pop.empty:
         raise ValueError(f"population: no rows for year {year}")
-    merged = pop.merge(geography[["small_area_code", code, name]], on="small_area_code")
+    # Residents by small area first: matching each of millions of person rows to its
+    # district or ward was most of the time at national scale (whole numbers, so the
+    # totals are the same).
+    by_small_area = pop.groupby("small_area_code", as_index=False, observed=True)["population"].sum()
+    merged = by_small_area.merge(geography[["small_area_code", code, name]], on="small_area_code")
     out = (
         merged.groupby([code, name], as_index=False, observed=True)["population"]
         .sum()
@@ -172,7 +176,8 @@ def age_comparison(population: pd.DataFrame, *, year: int, comparators: pd.DataF
         raise ValueError(f"population: no rows for year {year}")
     if pop["age"].isna().any():
         raise ValueError("population has no single years of age")
-    area = age_groups(pop["age"], pop["population"])
+    by_age = pop.groupby("age", observed=True)["population"].sum()  # one row per year of age
+    area = age_groups(by_age.index.to_series(), by_age)
     out = pd.DataFrame({"age_group": area.index.astype(str), "residents": area.to_numpy(dtype="int64")})
     out["percent"] = out["residents"] / out["residents"].sum() * 100
     for label, code in (comparator_codes or {}).items():

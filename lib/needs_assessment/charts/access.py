@@ -235,21 +235,23 @@ def distance_map(
     per reporting area with ``area_name`` and ``mean_km`` (population-weighted) for the
     alt text."""
     from needs_assessment.analysis.profile import LEVEL_COLUMNS
+    from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
 
     code, name = LEVEL_COLUMNS[level]
     g = boundaries.merge(distances[["small_area_code", "distance_km"]], on="small_area_code")
     outlines = boundaries.merge(geography[["small_area_code", code, name]], on="small_area_code")
     outlines = outlines.dissolve(by=name).reset_index()
     fig, ax = plt.subplots(figsize=(7.5, 6.4))
-    g.plot(column="distance_km", cmap=SEQUENTIAL_CMAP, ax=ax, linewidth=0.1, edgecolor="white",
+    g.plot(column="distance_km", cmap=SEQUENTIAL_CMAP, ax=ax, **small_area_edges(len(g), linewidth=0.1),
            legend=True, legend_kwds={"label": "Straight-line distance to nearest site (km)",
                                      "shrink": 0.6})
-    outlines.boundary.plot(ax=ax, color="black", linewidth=0.8)
-    for _, row in outlines.iterrows():
+    outlines.boundary.plot(ax=ax, color="black", linewidth=outline_width(len(outlines), 0.8))
+    for _, row in outlines.iterrows() if name_places(len(outlines)) else ():
         pt = row.geometry.representative_point()
         ax.annotate(row[name], (pt.x, pt.y), ha="center", fontsize=7 if len(outlines) > 8 else 9,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
-    ax.scatter(sites["easting"], sites["northing"], marker="^", s=70, color=OKABE_ITO[1],
+    ax.scatter(sites["easting"], sites["northing"], marker="^", s=70 if len(sites) <= 50 else 24,
+               color=OKABE_ITO[1],
                edgecolor="black", zorder=5, label="Adult treatment site")
     ax.legend(loc="lower left", fontsize=8)
     ax.set_axis_off()
@@ -261,7 +263,8 @@ def distance_map(
     alt = (
         f"Map of {area}'s small areas shaded from dark (near) to light (far) by straight-line "
         f"distance to the nearest of {len(sites)} adult treatment sites, which are marked with "
-        f"triangles; {level} boundaries are outlined and named. Distances range from "
+        f"triangles; {level} boundaries are outlined"
+        f"{' and named' if name_places(len(outlines)) else ''}. Distances range from "
         f"{distances['distance_km'].min():.1f} to {distances['distance_km'].max():.1f} km. "
         f"Farthest on average (adults weighted): {far}. Nearest: {near}."
     )

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
 from needs_assessment.display import OKABE_ITO, SEQUENTIAL_CMAP
 
 __all__ = [
@@ -60,6 +61,8 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
     """
     n = len(panels)
     many = len(areas) > 10
+    label_areas = label_areas and name_places(len(areas))
+    edge = 0.8 if name_places(len(areas)) else 0.2
     if many:  # wards: one map per row so the labels stay legible
         fig, axes = plt.subplots(n, 1, figsize=(7.2, 4.4 * n + 0.2), squeeze=False)
         axes = axes[:, 0]
@@ -84,7 +87,7 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
             vertical = many
             before = set(fig.axes)
             shown.plot(column="value", cmap=SEQUENTIAL_CMAP, ax=ax, edgecolor="white",
-                       linewidth=0.8, legend=True, vmin=vmin, vmax=vmax,
+                       linewidth=edge, legend=True, vmin=vmin, vmax=vmax,
                        legend_kwds={"label": panel["unit"],
                                     "orientation": "vertical" if vertical else "horizontal",
                                     "shrink": 0.7, "pad": 0.02, "fraction": 0.04})
@@ -101,8 +104,9 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
                                  xytext=(0, 3), textcoords="offset points", ha="center",
                                  va="bottom", fontsize=8)
         if len(missing):
-            missing.plot(ax=ax, color="#e6e6e6", edgecolor="#666666", hatch="///", linewidth=0.6)
-        gdf.boundary.plot(ax=ax, color="#333333", linewidth=0.5)
+            missing.plot(ax=ax, color="#e6e6e6", edgecolor="#666666", hatch="///",
+                         linewidth=min(0.6, edge))
+        gdf.boundary.plot(ax=ax, color="#333333", linewidth=outline_width(len(gdf), 0.5))
         if label_areas:
             for _, row in gdf.iterrows():
                 pt = row.geometry.representative_point()
@@ -136,6 +140,8 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
     alt = (f"Map{'s' if n > 1 else ''} of {area_name} by {level}, shaded from dark blue (low) "
            f"to yellow (high)"
            + (f", with the {refs[0][1]} marked on the colour key" if refs else "") + ". "
+           + ("" if name_places(len(areas)) else
+              f"The {len(areas)} {level}s are too many to name on the map. ")
            + " ".join(alt_parts))
     return fig, alt
 
@@ -147,10 +153,10 @@ def imd_decile_map(small_areas: Any, areas: Any, *, level: str, area_name: str):
     colours = {d: cmap(d - 1) for d in range(1, 11)}
     gdf = small_areas.copy()
     gdf["colour"] = gdf["imd_decile"].astype(int).map(colours)
-    gdf.plot(color=gdf["colour"], ax=ax, edgecolor="white", linewidth=0.15)
-    areas.boundary.plot(ax=ax, color="black", linewidth=1.1)
+    gdf.plot(color=gdf["colour"], ax=ax, **small_area_edges(len(gdf), linewidth=0.15))
+    areas.boundary.plot(ax=ax, color="black", linewidth=outline_width(len(areas), 1.1))
     many = len(areas) > 10
-    for _, row in areas.iterrows():
+    for _, row in areas.iterrows() if name_places(len(areas)) else ():
         pt = row.geometry.representative_point()
         ax.annotate(_short(str(row["area_name"])) if many else str(row["area_name"]),
                     (pt.x, pt.y), ha="center", va="center", fontsize=7 if many else 9,
@@ -173,6 +179,8 @@ def imd_decile_map(small_areas: Any, areas: Any, *, level: str, area_name: str):
            f"the most deprived and yellow the least, with {level} boundaries outlined. {most} "
            f"small areas are in the two most deprived deciles and {least} in the two least "
            f"deprived.")
+    if not name_places(len(areas)):
+        alt += f" The {len(areas)} {level}s are outlined but too many to name."
     if absent:
         alt += f" No small areas are in decile{'s' if len(absent) > 1 else ''} {', '.join(absent)}."
     return fig, alt
@@ -217,6 +225,34 @@ def _label_points(ax, items) -> None:
             ann = ax.annotate(text, (x, y), xytext=(6, 4), textcoords="offset points",
                               fontsize=9, path_effects=_HALO)
             placed.append(ann.get_window_extent(renderer))
+
+
+#: Points outside the limits labelled on a funnel plot (and named in its alt text); beyond
+#: it only the most extreme are, as a national-scale run has a hundred such places and
+#: their names overprint one another.
+FUNNEL_LABELS = 12
+
+
+def _most_extreme(outside: list) -> list:
+    """The points to label: all up to :data:`FUNNEL_LABELS`, else the highest and lowest
+    half of that number each."""
+    if len(outside) <= FUNNEL_LABELS:
+        return outside
+    half = FUNNEL_LABELS // 2
+    high = sorted((r for r in outside if str(r.significance).startswith("High")), key=lambda r: -r.y)
+    low = sorted((r for r in outside if str(r.significance).startswith("Low")), key=lambda r: r.y)
+    return high[:half] + low[:half]
+
+
+def _name_list(names: list[str], outside: list, side: str) -> str:
+    """Names for the alt text: all up to :data:`FUNNEL_LABELS`, else the most extreme
+    (those labelled on the chart) and how many more."""
+    if len(names) <= FUNNEL_LABELS:
+        return ", ".join(names)
+    shown = {str(r.area_name) for r in _most_extreme(outside) if str(r.significance).startswith(side)}
+    keep = [n for n, r in zip(names, [r for r in outside if str(r.significance).startswith(side)],
+                              strict=True) if str(r.area_name) in shown]
+    return f"{', '.join(keep)} and {len(names) - len(keep)} more (the most extreme are named)"
 
 
 _SIG_STYLE = {
@@ -273,7 +309,7 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         span = ys.max() - ys.min()
         ax.set_ylim(max(0.0, ys.min() - 0.08 * span), ys.max() + 0.12 * span)
         _number_axis(ax)
-        _label_points(ax, [(r.x, r.y, str(r.area_name)) for r in outside])
+        _label_points(ax, [(r.x, r.y, str(r.area_name)) for r in _most_extreme(outside)])
         ax.set_xlabel(panel["xlabel"])
         ax.set_ylabel(panel["ylabel"])
         note = panel.get("method_note")
@@ -291,8 +327,10 @@ def funnel_panels(panels: Sequence[dict[str, Any]], *, level: str, area_name: st
         part = f"{panel['title']}: {len(pts)} {level}s plotted"
         if panel.get("hidden"):
             part += f" ({panel['hidden']} not shown to protect small numbers)"
-        part += "; " + (f"above the 95% limit: {', '.join(high)}" if high else "none above the 95% limit")
-        part += "; " + (f"below the 95% limit: {', '.join(low)}" if low else "none below the 95% limit")
+        part += "; " + (f"above the 95% limit: {_name_list(high, outside, 'High')}" if high
+                        else "none above the 95% limit")
+        part += "; " + (f"below the 95% limit: {_name_list(low, outside, 'Low')}" if low
+                        else "none below the 95% limit")
         if note:
             part += f". {note.rstrip('.')}"
         alt_parts.append(part + ".")

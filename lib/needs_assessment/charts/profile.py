@@ -166,6 +166,7 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
     import matplotlib as mpl
 
     from needs_assessment.analysis.profile import LEVEL_COLUMNS
+    from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
     from needs_assessment.display import SEQUENTIAL_CMAP
 
     code, name = LEVEL_COLUMNS[level]
@@ -173,11 +174,12 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
     cmap = mpl.colormaps[SEQUENTIAL_CMAP].resampled(10)
     norm = mpl.colors.BoundaryNorm(np.arange(0.5, 11.5), cmap.N)
     fig, ax = plt.subplots(figsize=(7.5, 6.6))
-    shapes.plot(ax=ax, column="imd_decile", cmap=cmap, norm=norm, linewidth=0.1, edgecolor="white")
+    shapes.plot(ax=ax, column="imd_decile", cmap=cmap, norm=norm,
+                **small_area_edges(len(shapes), linewidth=0.1))
     outlines = shapes.dissolve(by=[code, name], as_index=False)
-    outlines.boundary.plot(ax=ax, color="black", linewidth=0.9)
+    outlines.boundary.plot(ax=ax, color="black", linewidth=outline_width(len(outlines), 0.9))
     many = len(outlines) > 12
-    for row in outlines.itertuples(index=False):
+    for row in outlines.itertuples(index=False) if name_places(len(outlines)) else ():
         point = row.geometry.representative_point()
         ax.annotate(getattr(row, name), (point.x, point.y), ha="center", fontsize=6 if many else 8,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0})
@@ -194,4 +196,6 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
     alt = (f"Map of {area}'s {len(shapes)} small areas shaded by national deprivation decile, darkest for the most "
            f"deprived, with {level} boundaries outlined. Share of small areas in England's most deprived 20%: "
            f"highest {high}; lowest {low}.")
+    if not name_places(len(outlines)):
+        alt += f" The {len(outlines)} {level}s are outlined but too many to name."
     return fig, alt
