@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -171,6 +172,12 @@ def previous_outputs(tmp_path_factory, area_data, project_root) -> Path:
     template = Scene(tmp_path_factory.mktemp("previous-run"), area_data, project_root)
     done = template.run()
     assert done.returncode == 0, done.stderr
+    # Every kernel ran in the run's build folder and wrote its results there, never in the
+    # folder the command was started from (notebooks run side by side in threads).
+    [run] = [p for p in template.area_dir.iterdir() if p.name[:1].isdigit()]
+    for key in ("tiny_one", "tiny_two"):
+        values = json.loads((run / "results" / f"{key}.json").read_text())["values"]
+        assert values["kernel_folder"].startswith(".building-"), values
     return template.outputs
 
 

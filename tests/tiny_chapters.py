@@ -52,6 +52,7 @@ def _notebook(key: str, title: str) -> nbformat.NotebookNode:
         nbformat.v4.new_code_cell(
             "episodes = len(ch.area.treatment_episodes)\n"
             'ch.recorder.value("episodes", episodes)\n'
+            'ch.recorder.value("kernel_folder", pathlib.Path.cwd().name)\n'
             'display(markdown(f"The area has {episodes:,} treatment episodes."))'
         ),
     ]

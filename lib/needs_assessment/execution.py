@@ -161,11 +161,16 @@ def kill_process_trees(pids: Sequence[int], *, grace_seconds: float = 2.0) -> in
     return len(victims)
 
 
-def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str]):
+def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str], cwd: Path | None = None):
     """An async kernel manager over local IPC sockets (no TCP port: record-level data never
     cross a network port, parallel kernels cannot collide on ports, and ipykernel does not
-    warn about unencrypted TCP), with ``env`` added to the kernel's environment and every
-    kernel it starts recorded in ``registry``."""
+    warn about unencrypted TCP), with ``env`` added to the kernel's environment, the kernel
+    started in ``cwd``, and every kernel it starts recorded in ``registry``.
+
+    The working folder is given to the kernel here, not to papermill: papermill's ``cwd``
+    changes the working folder of the whole calling process for the length of the run,
+    which notebooks executing side by side in threads would race on (a kernel could start
+    in the folder another thread had just restored, and write its results there)."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
@@ -180,6 +185,8 @@ def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str]):
 
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**kw.get("env", os.environ), **extra_env}
+            if cwd is not None:
+                kw["cwd"] = str(cwd)
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -292,6 +299,8 @@ def _code_cells(path: Path) -> int:
 
 
 def _execute_one(job: NotebookRun, manager_class, progress: Progress) -> float:
+    # No ``cwd=`` for papermill (see kernel_manager_class): the kernel manager class of the
+    # run starts each kernel in ``job.cwd``.
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -303,7 +312,6 @@ def _execute_one(job: NotebookRun, manager_class, progress: Progress) -> float:
             str(job.output),
             parameters=job.parameters,
             kernel_name=job.kernel_name,
-            cwd=str(job.cwd),
             progress_bar=False,
             log_output=False,
             report_mode=False,
@@ -339,7 +347,10 @@ def run_notebooks(
     thread) every kernel is killed, nothing more starts, and the exception propagates."""
     by_name = {job.name: job for job in jobs}
     order = critical_path_order(deps, estimates)
-    manager_class = kernel_manager_class(registry, kernel_env)
+    folders = {job.cwd for job in jobs}
+    if len(folders) > 1:
+        raise ValueError(f"notebooks of one run must share a working folder, not {sorted(map(str, folders))}")
+    manager_class = kernel_manager_class(registry, kernel_env, next(iter(folders), None))
     done: set[str] = set()
     running: dict[Future, NotebookRun] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="notebook")
