@@ -228,10 +228,22 @@ def _prepare_inputs_child(params: RunParams, cache_dir: Path, quiet: bool) -> di
         return {"error": str(exc), "params_error": True, "seconds": clock.seconds}
 
 
+def _can_spawn() -> bool:
+    """Whether worker processes can be started here: not inside a daemonic process (a Dask
+    worker may not have children), and not when the main program is a script without a
+    file (``python - < script``), which a spawned child would try, and fail, to re-run."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return False
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
 def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageClock, quiet: bool):
     import multiprocessing
 
-    if multiprocessing.current_process().daemon:  # e.g. a Dask worker: no children allowed
+    if not _can_spawn():
         summary = _prepare_inputs_child(params, cache_dir, quiet)
     else:
         context = multiprocessing.get_context("spawn")
@@ -348,7 +360,7 @@ class _Publisher:
     def __init__(self, workers: int):
         import multiprocessing
 
-        if multiprocessing.current_process().daemon:
+        if not _can_spawn():
             self.pool: Any = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish")
         else:
             context = multiprocessing.get_context("spawn")
