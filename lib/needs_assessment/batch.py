@@ -166,8 +166,10 @@ def _client(scheduler: str | None, workers: int):
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
         "distributed.scheduler.worker-saturation": 1.0,
     })
+    # The scheduler serves its HTTP routes even with no dashboard, on 8787 unless told: a
+    # free port instead, so two batches on one machine do not clash (or warn about it).
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         silence_logs=40,  # ERROR: a lost worker is reported by the batch itself
     )
     return Client(cluster), cluster
