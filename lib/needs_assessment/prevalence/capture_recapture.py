@@ -73,7 +73,8 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import gammaln
 from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression._tools import _MinimalWLS
+from statsmodels.tools.tools import pinv_extended
 
 from . import _loglinear as ll
 
@@ -325,10 +326,42 @@ class MSEModelFit:
         return self.estimate - self.observed
 
 
-def _glm_fit(x: np.ndarray, y: np.ndarray):
+_POISSON = families.Poisson()
+
+
+def _glm_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Coefficients and deviance of the Poisson log-linear fit, exactly as
+    ``statsmodels`` ``GLM(y, x, family=Poisson()).fit()`` computes them.
+
+    The same IRLS steps as ``GLM._fit_irls`` (statsmodels 0.15), in the same order and with
+    statsmodels' own family, link and weighted-least-squares functions: start at
+    ``(y + mean y) / 2``; weighted least squares by ``lstsq``; stop when the deviance changes
+    by at most 1e-8; final coefficients by the pseudo-inverse refit of the last step; the
+    deviance at those coefficients. Building a ``GLM`` model and its results object took
+    most of the time of fitting every model of every stratum at national scale (300
+    districts x 64 models); the numbers are bit for bit the same (tests compare them).
+    """
+    fam = _POISSON
+    mu = fam.starting_mu(y)
+    lin_pred = fam.predict(mu)
+    dev = [np.inf, fam.deviance(y, mu)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return GLM(y, x, family=families.Poisson()).fit()
+        for _ in range(100):
+            weights = fam.weights(mu)
+            wlsendog = lin_pred + fam.link.deriv(mu) * (y - mu)
+            params = _MinimalWLS(wlsendog, x, weights, check_endog=True,
+                                 check_weights=True).fit(method="lstsq").params
+            lin_pred = np.dot(x, params)
+            mu = fam.fitted(lin_pred)
+            dev.append(fam.deviance(y, mu))
+            if np.allclose(dev[-2], dev[-1], atol=1e-8, rtol=0.0):
+                break
+        w_half = np.sqrt(weights)
+        pinv, _ = pinv_extended(w_half[:, None] * x)
+        params = np.dot(pinv, wlsendog * w_half)
+        deviance = float(fam.deviance(y, fam.fitted(np.dot(x, params))))
+    return params, deviance
 
 
 def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True) -> MSEModelFit:
@@ -346,12 +379,11 @@ def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True) -> MSEMod
             tuple(_term_name(t, data.lists) for t in model), _model_label(model, data.lists),
             status, code, tuple(_term_name(t, data.lists) for t in face.infinite), n_params,
             nan, 0, nan, nan, nan, n, pd.Series(nan, index=names, dtype=float))
-    res = _glm_fit(face.x, data.counts[face.retained])
-    beta = np.asarray(res.params, dtype=float)
-    deviance = float(res.deviance)
-    coef = pd.Series(-np.inf, index=names, dtype=float)
+    beta, deviance = _glm_fit(face.x, data.counts[face.retained])
+    values = np.full(len(names), -np.inf)
     for p, b in zip(face.estimated, beta, strict=True):
-        coef.iloc[face.params.index(p)] = b
+        values[face.params.index(p)] = b
+    coef = pd.Series(values, index=names, dtype=float)
     return MSEModelFit(
         terms=tuple(_term_name(t, data.lists) for t in model),
         label=_model_label(model, data.lists),
@@ -631,8 +663,8 @@ class _Refitter:
     def _exact(self, j: int, y: np.ndarray) -> float:
         """Estimate of model ``j`` by statsmodels, when vectorised IRLS had trouble."""
         _, face = ll.check_status(self.data.histories, y, self.models[j])
-        res = _glm_fit(face.x, y[face.retained])
-        return y.sum() + float(np.exp(res.params[0]))
+        beta, _ = _glm_fit(face.x, y[face.retained])
+        return y.sum() + float(np.exp(beta[0]))
 
     def evaluate(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Selected-model and model-averaged totals for each row of ``ys``.
@@ -651,20 +683,34 @@ class _Refitter:
         order = np.argsort(crits, axis=1, kind="stable")
         first = np.full(len(ys), -1)
         used = np.zeros(crits.shape, dtype=bool)
-        for i, y in enumerate(ys):
-            flags = self._flags(y)
-            for j in order[i].tolist():
-                c = crits[i, j]
-                if not np.isfinite(c):
+        # Each row walks its models best first: stop at the first without a criterion
+        # value, or once past the first usable model by more than _NEGLIGIBLE_DELTA; the
+        # usable ones on the way are used. Rows with the same support pattern share the
+        # usability checks, so the walk is made for all of them at once, rank by rank.
+        patterns, inverse = np.unique(ys > 0, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        for g in range(len(patterns)):
+            rows = np.flatnonzero(inverse == g)
+            flags = self._flags(ys[rows[0]])
+            at = np.arange(len(rows))
+            walking = np.ones(len(rows), dtype=bool)
+            best = np.full(len(rows), np.nan)
+            for k in range(len(self.models)):
+                j = order[rows, k]
+                c = crits[rows, j]
+                walking &= np.isfinite(c)
+                walking &= ~((first[rows] >= 0) & (c - best > _NEGLIGIBLE_DELTA))
+                if not walking.any():
                     break
-                if first[i] >= 0 and c - crits[i, first[i]] > _NEGLIGIBLE_DELTA:
-                    break
-                if self._usable(j, y, flags):
-                    if not np.isfinite(ests[i, j]):  # IRLS trouble on a usable model
-                        ests[i, j] = self._exact(j, y)
-                    used[i, j] = True
-                    if first[i] < 0:
-                        first[i] = j
+                for jj in np.unique(j[walking]).tolist():
+                    self._usable(jj, ys[rows[0]], flags)
+                ok = walking & (flags[j] == 1)
+                used[rows[ok], j[ok]] = True
+                new = ok & (first[rows] < 0)
+                first[rows[new]] = j[new]
+                best[at[new]] = c[new]
+        for i, j in np.argwhere(used & ~np.isfinite(ests)):  # IRLS trouble on a usable model
+            ests[i, j] = self._exact(int(j), ys[i])
         rows = np.flatnonzero(first >= 0)
         selected = np.full(len(ys), np.nan)
         selected[rows] = ests[rows, first[rows]]
