@@ -319,7 +319,7 @@ class MSEModelFit:
     bic: float
     estimate: float
     observed: int
-    coefficients: pd.Series = field(repr=False)
+    coefficients: pd.Series | None = field(repr=False)
 
     @property
     def unobserved(self) -> float:
@@ -344,7 +344,7 @@ def _glm_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     fam = _POISSON
     mu = fam.starting_mu(y)
     lin_pred = fam.predict(mu)
-    dev = [np.inf, fam.deviance(y, mu)]
+    dev = [math.inf, float(fam.deviance(y, mu))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(100):
@@ -354,8 +354,9 @@ def _glm_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
                                  check_weights=True).fit(method="lstsq").params
             lin_pred = np.dot(x, params)
             mu = fam.fitted(lin_pred)
-            dev.append(fam.deviance(y, mu))
-            if np.allclose(dev[-2], dev[-1], atol=1e-8, rtol=0.0):
+            dev.append(float(fam.deviance(y, mu)))
+            # np.allclose(dev[-2], dev[-1], atol=1e-8, rtol=0) on two numbers, written out
+            if dev[-2] == dev[-1] or abs(dev[-1] - dev[-2]) <= 1e-8:
                 break
         w_half = np.sqrt(weights)
         pinv, _ = pinv_extended(w_half[:, None] * x)
@@ -364,7 +365,10 @@ def _glm_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return params, deviance
 
 
-def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True) -> MSEModelFit:
+def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True,
+         coefficients: bool = True) -> MSEModelFit:
+    """One model's fit; ``coefficients=False`` leaves the coefficient Series out (None),
+    for the model search, which uses only the criterion and the estimate."""
     code, face = ll.check_status(data.histories, data.counts, model)
     n = data.observed
     n_params = len(face.params)
@@ -378,12 +382,15 @@ def _fit(data: _Data, model: ll.Model, *, allow_boundary: bool = True) -> MSEMod
         return MSEModelFit(
             tuple(_term_name(t, data.lists) for t in model), _model_label(model, data.lists),
             status, code, tuple(_term_name(t, data.lists) for t in face.infinite), n_params,
-            nan, 0, nan, nan, nan, n, pd.Series(nan, index=names, dtype=float))
+            nan, 0, nan, nan, nan, n,
+            pd.Series(nan, index=names, dtype=float) if coefficients else None)
     beta, deviance = _glm_fit(face.x, data.counts[face.retained])
-    values = np.full(len(names), -np.inf)
-    for p, b in zip(face.estimated, beta, strict=True):
-        values[face.params.index(p)] = b
-    coef = pd.Series(values, index=names, dtype=float)
+    coef = None
+    if coefficients:
+        values = np.full(len(names), -np.inf)
+        for p, b in zip(face.estimated, beta, strict=True):
+            values[face.params.index(p)] = b
+        coef = pd.Series(values, index=names, dtype=float)
     return MSEModelFit(
         terms=tuple(_term_name(t, data.lists) for t in model),
         label=_model_label(model, data.lists),
@@ -455,13 +462,15 @@ def _search(data: _Data, *, max_order: int, criterion: Criterion, search: Search
     rows: list[dict[str, Any]] = []
     if how == "exhaustive":
         for model in ll.enumerate_models(t, max_order):
-            rows.append(_row(_fit(data, model, allow_boundary=allow_boundary), model))
+            rows.append(_row(_fit(data, model, allow_boundary=allow_boundary,
+                                  coefficients=False), model))
     else:
         seen: dict[ll.Model, dict[str, Any]] = {}
 
         def value(model: ll.Model) -> float:
             if model not in seen:
-                seen[model] = _row(_fit(data, model, allow_boundary=allow_boundary), model)
+                seen[model] = _row(_fit(data, model, allow_boundary=allow_boundary,
+                                        coefficients=False), model)
             v = seen[model][criterion]
             return float(v) if np.isfinite(v) else math.inf
 
