@@ -95,9 +95,30 @@ def _assign_strata(records: pd.DataFrame, id_col: str, by: list[str]
 
 def _histories(records: pd.DataFrame, id_col: str, list_col: str, lists: Sequence[str]
                ) -> pd.DataFrame:
-    members = {name: records.loc[records[list_col] == name, id_col].astype(str).unique()
-               for name in lists}
-    return capture_histories({k: v for k, v in members.items() if len(v)})
+    """The :func:`capture_histories` table of ``records`` (lists with nobody dropped).
+
+    The same table, built with array operations: each person's history as a bit mask
+    (first list = highest bit), counted per mask. Building it from Python sets of ids, as
+    ``capture_histories`` does, took a tenth of the time of the 300 district estimates.
+    """
+    pairs = records[[id_col, list_col]].drop_duplicates()
+    on = set(pairs[list_col].tolist())
+    names = [name for name in lists if name in on]
+    if len(names) < 2:  # capture_histories says what is wrong
+        return capture_histories({name: pairs.loc[pairs[list_col] == name, id_col].unique()
+                                  for name in names})
+    t = len(names)
+    bit = pairs[list_col].map({name: 1 << (t - 1 - i) for i, name in enumerate(names)})
+    person = pd.factorize(pairs[id_col])[0]
+    masks = np.bincount(person, weights=bit.to_numpy(dtype=float)).astype(np.int64)
+    counts = np.bincount(masks, minlength=1 << t)
+    seen = np.flatnonzero(counts)
+    table = pd.DataFrame({name: (seen >> (t - 1 - i)) & 1 for i, name in enumerate(names)})
+    table["count"] = counts[seen].astype(np.int64)
+    # the row order of capture_histories: by number of lists, then history
+    order = np.lexsort([-table[n].to_numpy() for n in reversed(names)]
+                       + [table[names].sum(axis=1).to_numpy()])
+    return table.iloc[order].reset_index(drop=True)
 
 
 def _one(hist: pd.DataFrame, *, min_observed: int, min_overlap: int, min_lists: int,
