@@ -659,7 +659,10 @@ class _Refitter:
         est = np.full(len(ys), np.nan)
         hist = self.data.histories
         params = ll.parameters(len(self.data.lists), self.models[j])
-        patterns, inverse = np.unique(zero, axis=0, return_inverse=True)
+        if zero.any():
+            patterns, inverse = np.unique(zero, axis=0, return_inverse=True)
+        else:  # the usual case: no zero margin, one group (np.unique's sort is not free)
+            patterns, inverse = zero[:1], np.zeros(len(ys), dtype=np.intp)
         for g, pattern in enumerate(patterns):
             rows = np.flatnonzero(inverse.ravel() == g)
             keep = np.ones(len(hist), dtype=bool)
