@@ -418,7 +418,8 @@ def fit_mse_model(table: pd.DataFrame, terms: Iterable[Any] | str | None = None,
 
     ``terms`` are the interactions beyond the main effects, e.g. ``"D:E"`` or
     ``[("D", "E")]``; ``None`` fits the independence (main-effects) model. The model is fitted
-    with ``statsmodels`` GLM (Poisson, log link) to all ``2**t - 1`` observable histories,
+    by the IRLS of ``statsmodels`` GLM (Poisson, log link; reproduced step for step by
+    ``_glm_fit``, same numbers) to all ``2**t - 1`` observable histories,
     on the extended-MLE face of Chan, Silverman & Vincent (2021); the estimated total is
     ``observed + exp(intercept)``. Information criteria: ``AIC = deviance + 2p`` and
     ``BIC = deviance + ln(observed) p``, ``p`` counting every parameter of the model
@@ -677,7 +678,8 @@ class _Refitter:
         return crit, est
 
     def _exact(self, j: int, y: np.ndarray) -> float:
-        """Estimate of model ``j`` by statsmodels, when vectorised IRLS had trouble."""
+        """Estimate of model ``j`` by the GLM fit (:func:`_glm_fit`), when vectorised IRLS
+        had trouble."""
         _, face = ll.check_status(self.data.histories, y, self.models[j])
         beta, _ = _glm_fit(face.x, y[face.retained])
         return y.sum() + float(np.exp(beta[0]))
