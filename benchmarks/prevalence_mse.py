@@ -50,7 +50,7 @@ def main() -> int:
 
     from needs_assessment.analysis import prevalence as prev
     from needs_assessment.data import load_area
-    from needs_assessment.data.synthetic import generate_area
+    from needs_assessment.synthetic import generate_area
     from needs_assessment.params import load_params
     from needs_assessment.prevalence import capture_histories, mse_estimate
 
