@@ -50,9 +50,9 @@ def main() -> int:
 
     from needs_assessment.analysis import prevalence as prev
     from needs_assessment.data import load_area
-    from needs_assessment.synthetic import generate_area
     from needs_assessment.params import load_params
     from needs_assessment.prevalence import capture_histories, mse_estimate
+    from needs_assessment.synthetic import generate_area
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="na-bench-mse-") as tmp:
