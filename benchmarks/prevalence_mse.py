@@ -1,13 +1,16 @@
 """Wall time of capture–recapture with model averaging (best of a few repeats).
 
-    .venv/bin/python benchmarks/prevalence_mse.py [--repeats 3] [--notebook]
+    .venv/bin/python benchmarks/prevalence_mse.py [--repeats 3] [--notebook] [--params FILE]
 
 Times, for the default synthetic county (generated into a temporary folder):
 
 * ``mse_estimate`` on the whole-area capture histories (500 bootstrap replicates, which
   yield the selected-model and the model-averaged intervals from the same fits);
 * ``ocu_prevalence`` (whole area, sex, age group, district) for each headline basis;
-* with ``--notebook``, the prevalence chapter (02) executed alone by papermill.
+* with ``--notebook``, the prevalence chapter (02) executed alone by papermill;
+* with ``--params FILE``, ``ocu_prevalence`` for that run's area too, once (e.g. the
+  national-scale variant: 300 districts, each estimated with 64 models and a 500-replicate
+  bootstrap), as wall and CPU seconds.
 
 and ``mse_estimate`` on the published datasets in ``../shared/reference/mse`` when present.
 Every machine differs: compare runs made on the same machine at the same load.
@@ -42,13 +45,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--notebook", action="store_true", help="also run notebook 02 alone with papermill")
+    parser.add_argument("--params", type=Path, help="also time ocu_prevalence for this run's area, once")
     args = parser.parse_args()
 
     from needs_assessment.analysis import prevalence as prev
     from needs_assessment.data import load_area
-    from needs_assessment.data.synthetic import generate_area
     from needs_assessment.params import load_params
     from needs_assessment.prevalence import capture_histories, mse_estimate
+    from needs_assessment.synthetic import generate_area
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="na-bench-mse-") as tmp:
@@ -79,6 +83,19 @@ def main() -> int:
                                     "--cwd", out, "--no-progress-bar"], check=True, capture_output=True)
 
             rows.append(("notebook 02 alone (papermill, incl. kernel start)", best_of(args.repeats, run_notebook)))
+
+    if args.params:
+        from needs_assessment.inputs import load_area as load_validated
+
+        params = load_params(args.params)
+        area = load_validated(params)
+        year, level = params.period.end_year, params.area.reporting_geography
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = prev.ocu_prevalence(area, year, level=level)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        label = f"ocu_prevalence, {params.area.name}, {len(result.by_area)} {level}s"
+        rows.append((f"{label} (wall)", wall))
+        rows.append((f"{label} (CPU)", cpu))
 
     if REFERENCE.is_dir():
         for name, kwargs in (("kosovo_4list.csv", {"max_order": 3, "n_top": 113, "n_boot": 300}),

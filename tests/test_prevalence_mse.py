@@ -206,3 +206,96 @@ def test_irls_matches_closed_form_independence():
     beta, _, dev, ok = ll.irls(x, counts)
     assert ok and np.exp(beta[0]) == pytest.approx(80 * 60 / 20) and dev == pytest.approx(0,
                                                                                           abs=1e-8)
+
+
+# ------------------------------------------------------------------ fast paths, same numbers
+def _sparse_tables(seed: int = 7, n: int = 6) -> list[np.ndarray]:
+    """Counts over the 15 histories of 4 lists, with empty cells (as in small strata and
+    bootstrap replicates), from a fixed multinomial."""
+    rng = np.random.default_rng(seed)
+    p = np.array([40, 25, 20, 12, 6, 5, 4, 3, 3, 2, 1, 1, 0.5, 0.3, 0.2])
+    return [rng.multinomial(size, p / p.sum()).astype(float)
+            for size in rng.integers(60, 400, size=n)]
+
+
+def test_glm_fit_is_statsmodels_glm_bit_for_bit():
+    # _glm_fit repeats statsmodels' IRLS without building GLM objects; the coefficients and
+    # the deviance must be the very same floating-point numbers, for every model and face.
+    import warnings
+
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from needs_assessment.prevalence import capture_recapture as cr
+
+    hist = ll.all_histories(4)
+    checked = 0
+    for y in _sparse_tables():
+        for model in ll.enumerate_models(4, 2):
+            code, face = ll.check_status(hist, y, model)
+            if code:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = GLM(y[face.retained], face.x, family=families.Poisson()).fit()
+            beta, deviance = cr._glm_fit(face.x, y[face.retained])
+            assert np.array_equal(beta, np.asarray(ref.params))
+            assert deviance == float(ref.deviance)
+            checked += 1
+    assert checked > 200
+
+
+def test_status_checks_cached_by_support_pattern():
+    # The cached check must equal a fresh one for other counts with the same empty cells.
+    hist = ll.all_histories(4)
+    for y in _sparse_tables(seed=11):
+        other = np.where(y > 0, y * 3 + 1, 0.0)
+        for model in ll.enumerate_models(4, 2)[::5]:
+            code, face = ll.check_status(hist, y, model)
+            code2, face2 = ll._check_status(hist, other, model)
+            assert code == code2
+            assert face.infinite == face2.infinite and face.estimated == face2.estimated
+            assert np.array_equal(face.retained, face2.retained)
+            assert np.array_equal(face.x, face2.x)
+            assert ll.check_status(hist, other, model)[1] is face  # served from the cache
+
+
+def test_bootstrap_walk_matches_replicate_by_replicate_walk():
+    # evaluate() walks the models of all replicates with the same empty cells at once; the
+    # plain walk, one replicate at a time (as Silverman, Chan & Vincent 2024 describe it),
+    # must choose and average the same models.
+    from needs_assessment.prevalence import capture_recapture as cr
+
+    hist_table = pd.DataFrame(ll.all_histories(4), columns=list("ABCD"))
+    hist_table["count"] = _sparse_tables(seed=3, n=1)[0]
+    data = cr._prepare(hist_table)
+    models, _ = cr._search(data, max_order=2, criterion="bic", search="auto",
+                           max_models=5000, allow_boundary=True)
+    pool = list(models.loc[models["bic"].notna(), "_model"])[:20]
+    rng = np.random.default_rng(5)
+    ys = rng.multinomial(data.observed, data.counts / data.counts.sum(), size=200).astype(float)
+    selected, averaged = cr._Refitter(data, pool, "bic", True).evaluate(ys)
+
+    plain = cr._Refitter(data, pool, "bic", True)
+    crits = np.empty((len(ys), len(pool)))
+    ests = np.empty_like(crits)
+    for j in range(len(pool)):
+        crits[:, j], ests[:, j] = plain._fit_model(j, ys)
+    for i, y in enumerate(ys):
+        used, first = [], None
+        for j in np.argsort(crits[i], kind="stable"):
+            if not np.isfinite(crits[i, j]):
+                break
+            if first is not None and crits[i, j] - crits[i, first] > cr._NEGLIGIBLE_DELTA:
+                break
+            code, face = ll.check_status(data.histories, y, pool[j])
+            if code == 0:
+                used.append(j)
+                first = j if first is None else first
+        if first is None:
+            assert np.isnan(selected[i]) and np.isnan(averaged[i])
+            continue
+        assert selected[i] == ests[i, first]
+        c = crits[i, used]
+        w = np.exp(-(c - c.min()) / 2.0)
+        assert averaged[i] == pytest.approx(np.sum(w * ests[i, used]) / w.sum(), rel=1e-12)

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from needs_assessment.analysis.common import PLACES_SHOWN, report_place_rows
 from needs_assessment.display import OKABE_ITO
 
 __all__ = ["area_rates_chart", "interval_dot_chart", "unmet_need_chart"]
@@ -47,17 +48,26 @@ def interval_dot_chart(
     return fig, ax
 
 
+def _of_many(level: str, n: int, left_out: str) -> str:
+    """Title suffix when only the highest and lowest places are drawn."""
+    return f" ({PLACES_SHOWN} highest and {PLACES_SHOWN} lowest of {n} {level}s)" if left_out else ""
+
+
 def area_rates_chart(by_area: pd.DataFrame, *, area_label: str, level: str, overall: float,
                      england: float | None, year: int):
     """Estimated OCU per 1,000 aged 15–64 by sub-area with intervals; None when no
-    sub-area could be estimated."""
+    sub-area could be estimated. With more than ``PLACE_ROW_LIMIT`` sub-areas only the
+    highest and lowest are drawn (:func:`~needs_assessment.analysis.common.report_place_rows`);
+    the title and alt text say so."""
     data = by_area.loc[by_area["status"] == "estimated"].sort_values("rate_estimate", ascending=False)
     if data.empty:
         return None, ""
+    drawn, left_out = report_place_rows(data, "rate_estimate", level=level, what="estimated rates",
+                                        table_id="ocu_prevalence_by_group")
     fig, _ = interval_dot_chart(
-        data["area_name"].astype(str).tolist(), data["rate_estimate"], data["rate_lower"], data["rate_upper"],
+        drawn["area_name"].astype(str).tolist(), drawn["rate_estimate"], drawn["rate_lower"], drawn["rate_upper"],
         xlabel="Estimated users per 1,000 residents aged 15 to 64",
-        title=f"Opiate and/or crack cocaine use by {level}, {year}",
+        title=f"Opiate and/or crack cocaine use by {level}, {year}" + _of_many(level, len(data), left_out),
         reference=[(f"{area_label}: {overall:.1f}", overall), (f"England: {england:.1f}" if england else "England", england)],
     )
     top, bottom = data.iloc[0], data.iloc[-1]
@@ -70,6 +80,7 @@ def area_rates_chart(by_area: pd.DataFrame, *, area_label: str, level: str, over
         f"Dashed line: {area_label} {overall:.1f}"
         + (f"; dotted line: England {england:.1f}." if england else ".")
         + (f" Not estimated (too few people on more than one list): {', '.join(missing)}." if missing else "")
+        + (f" {left_out}" if left_out else "")
     )
     return fig, alt
 
@@ -77,14 +88,18 @@ def area_rates_chart(by_area: pd.DataFrame, *, area_label: str, level: str, over
 def unmet_need_chart(unmet: pd.DataFrame, *, area_label: str, level: str, year: int,
                      england: float | None):
     """Unmet need (%) by sub-area with intervals, the area value and England; sub-areas
-    significantly worse than the area are marked with a diamond and the word 'higher'."""
+    significantly worse than the area are marked with a diamond and the word 'higher'.
+    With more than ``PLACE_ROW_LIMIT`` sub-areas only the highest and lowest are drawn
+    (the alt text still names every sub-area significantly higher than the area)."""
     whole = unmet.loc[unmet["area_code"] == "total"].iloc[0]
     data = unmet.loc[unmet["area_code"] != "total"].sort_values("unmet_need", ascending=False)
-    flags = ["significantly higher" if c == "Worse" else "" for c in data["comparison"]]
+    drawn, left_out = report_place_rows(data, "unmet_need", level=level, what="unmet need",
+                                        table_id="ocu_unmet_need_by_area")
+    flags = ["significantly higher" if c == "Worse" else "" for c in drawn["comparison"]]
     fig, ax = interval_dot_chart(
-        data["area_name"].astype(str).tolist(), data["unmet_need"] * 100, data["lower"] * 100, data["upper"] * 100,
+        drawn["area_name"].astype(str).tolist(), drawn["unmet_need"] * 100, drawn["lower"] * 100, drawn["upper"] * 100,
         xlabel="Estimated users not in treatment (%)",
-        title=f"Unmet need for opiate and crack treatment by {level}, {year}",
+        title=f"Unmet need for opiate and crack treatment by {level}, {year}" + _of_many(level, len(data), left_out),
         reference=[(f"{area_label}: {whole['unmet_need'] * 100:.0f}%", whole["unmet_need"] * 100),
                    (f"England: {england:.0f}%" if england else "England", england)],
         flags=flags,
@@ -98,5 +113,6 @@ def unmet_need_chart(unmet: pd.DataFrame, *, area_label: str, level: str, year: 
         + (f"; England {england:.0f}%" if england else "")
         + f". Highest: {top['area_name']} at {top['unmet_need'] * 100:.0f}% ({top['lower'] * 100:.0f}% to {top['upper'] * 100:.0f}%). "
         + (f"Significantly higher than the area: {', '.join(worse)}." if worse else f"No {level} is significantly higher than the area.")
+        + (f" {left_out}" if left_out else "")
     )
     return fig, alt

@@ -252,7 +252,34 @@ def face(histories: np.ndarray, y: np.ndarray, model: Model,
 
 def check_status(histories: np.ndarray, y: np.ndarray, model: Model,
                  full: np.ndarray | None = None) -> tuple[int, Face]:
-    """Status code 0-3 (see module docstring) and the face used for fitting."""
+    """Status code 0-3 (see module docstring) and the face used for fitting.
+
+    Both depend on the counts only through which cells are positive (the zero margins,
+    the positive cells of the existence check and the design of the face), so results are
+    kept per support pattern: a national run checks the same few patterns for hundreds of
+    strata and thousands of bootstrap replicates. The cached face's arrays are read-only.
+    """
+    y = np.asarray(y, dtype=float)
+    if (y < 0).any():
+        return _check_status(histories, y, model, full)
+    key = (histories.shape, histories.tobytes(), np.packbits(y > 0).tobytes(), model)
+    hit = _STATUS_CACHE.get(key)
+    if hit is None:
+        if len(_STATUS_CACHE) >= _STATUS_CACHE_SIZE:
+            _STATUS_CACHE.clear()
+        hit = _check_status(histories, y, model, full)
+        hit[1].retained.setflags(write=False)
+        hit[1].x.setflags(write=False)
+        _STATUS_CACHE[key] = hit
+    return hit
+
+
+_STATUS_CACHE: dict[tuple, tuple[int, Face]] = {}
+_STATUS_CACHE_SIZE = 20_000  # about 1-3 kB each; the 300 districts of a national run use about 7,000
+
+
+def _check_status(histories: np.ndarray, y: np.ndarray, model: Model,
+                  full: np.ndarray | None = None) -> tuple[int, Face]:
     f = face(histories, y, model, full)
     code = 0
     if not mle_exists(f.x, y[f.retained]):

@@ -95,9 +95,30 @@ def _assign_strata(records: pd.DataFrame, id_col: str, by: list[str]
 
 def _histories(records: pd.DataFrame, id_col: str, list_col: str, lists: Sequence[str]
                ) -> pd.DataFrame:
-    members = {name: records.loc[records[list_col] == name, id_col].astype(str).unique()
-               for name in lists}
-    return capture_histories({k: v for k, v in members.items() if len(v)})
+    """The :func:`capture_histories` table of ``records`` (lists with nobody dropped).
+
+    The same table, built with array operations: each person's history as a bit mask
+    (first list = highest bit), counted per mask. Building it from Python sets of ids, as
+    ``capture_histories`` does, took a tenth of the time of the 300 district estimates.
+    """
+    pairs = records[[id_col, list_col]].drop_duplicates()
+    on = set(pairs[list_col].tolist())
+    names = [name for name in lists if name in on]
+    if len(names) < 2:  # capture_histories says what is wrong
+        return capture_histories({name: pairs.loc[pairs[list_col] == name, id_col].unique()
+                                  for name in names})
+    t = len(names)
+    bit = pairs[list_col].map({name: 1 << (t - 1 - i) for i, name in enumerate(names)})
+    person = pd.factorize(pairs[id_col])[0]
+    masks = np.bincount(person, weights=bit.to_numpy(dtype=float)).astype(np.int64)
+    counts = np.bincount(masks, minlength=1 << t)
+    seen = np.flatnonzero(counts)
+    table = pd.DataFrame({name: (seen >> (t - 1 - i)) & 1 for i, name in enumerate(names)})
+    table["count"] = counts[seen].astype(np.int64)
+    # the row order of capture_histories: by number of lists, then history
+    order = np.lexsort([-table[n].to_numpy() for n in reversed(names)]
+                       + [table[names].sum(axis=1).to_numpy()])
+    return table.iloc[order].reset_index(drop=True)
 
 
 def _one(hist: pd.DataFrame, *, min_observed: int, min_overlap: int, min_lists: int,
@@ -212,9 +233,16 @@ def stratified_mse(
     assigned, n_unassigned, n_conflicting = _assign_strata(recs, id_col, by_cols)
     rows: list[dict[str, Any]] = []
     results: dict[tuple[Any, ...], MSEResult] = {}
-    for key, ids in assigned.groupby(by_cols, sort=True, dropna=True):
+    # Each person's records, all of them, go to the person's stratum. The rows of every
+    # stratum are found in one sort (selecting them with isin, stratum by stratum, scanned
+    # every record once per stratum: 300 times for the districts of England).
+    groups = assigned.groupby(by_cols, sort=True, dropna=True)
+    number = recs[id_col].map(groups.ngroup()).fillna(-1).to_numpy(dtype=np.int64)
+    order = np.argsort(number, kind="stable")
+    bounds = np.searchsorted(number[order], np.arange(groups.ngroups + 1))
+    for g, (key, _ids) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
-        sub = recs[recs[id_col].isin(ids.index)]
+        sub = recs.iloc[order[bounds[g]:bounds[g + 1]]]
         row, res = _one(_histories(sub, id_col, list_col, lists), min_observed=min_observed,
                         min_overlap=min_overlap, min_lists=min_lists, headline=headline,
                         mse_kwargs=mse_kwargs)
