@@ -14,6 +14,8 @@ __all__ = ["PeakRSS", "fmt_mb", "load_note"]
 class PeakRSS:
     """Peak of the summed resident memory of this process and all its descendants
     (kernels, workers, ...), sampled every ``interval`` seconds in a background thread.
+    Also kept: the peak of each process (``peak_per_process``) and of each direct child
+    summed with everything below it (``peak_per_child``: a batch worker with its kernels).
 
     RSS counts shared pages once per process, so the sum is an upper bound on what the
     run really needed: the honest side to err on for a memory budget.
@@ -24,22 +26,37 @@ class PeakRSS:
         self.root = psutil.Process(root or os.getpid())
         self.peak = 0
         self.peak_per_process: dict[int, int] = {}
+        self.peak_per_child: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
 
-    def _sample(self) -> None:
-        total = 0
+    @staticmethod
+    def _rss(proc: psutil.Process) -> int | None:
         try:
-            procs = [self.root, *self.root.children(recursive=True)]
+            return proc.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return None
+
+    def _sample(self) -> None:
+        try:
+            children = self.root.children()
         except psutil.NoSuchProcess:
             return
-        for proc in procs:
+        total = self._rss(self.root) or 0
+        for child in children:
             try:
-                rss = proc.memory_info().rss
+                tree = [child, *child.children(recursive=True)]
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
-            total += rss
-            self.peak_per_process[proc.pid] = max(self.peak_per_process.get(proc.pid, 0), rss)
+            subtotal = 0
+            for proc in tree:
+                rss = self._rss(proc)
+                if rss is None:
+                    continue
+                subtotal += rss
+                self.peak_per_process[proc.pid] = max(self.peak_per_process.get(proc.pid, 0), rss)
+            self.peak_per_child[child.pid] = max(self.peak_per_child.get(child.pid, 0), subtotal)
+            total += subtotal
         self.peak = max(self.peak, total)
 
     def _run(self) -> None:

@@ -13,64 +13,17 @@ summed, sampled every 50 ms) and of the whole batch. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
 import yaml
-from _measure import fmt_mb, load_note
+from _measure import PeakRSS, fmt_mb, load_note
 
 from needs_assessment.batch import run_batch
 from needs_assessment.synthetic import generate_area
 from needs_assessment.synthetic.batch import write_batch_params
-
-
-class WorkerMemory:
-    """Peak summed RSS of each direct child of this process (each Dask nanny, with its
-    worker and the kernels below it) and of everything together."""
-
-    def __init__(self, interval: float = 0.05):
-        self.interval = interval
-        self.me = psutil.Process(os.getpid())
-        self.per_child: dict[int, int] = {}
-        self.total = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _tree_rss(self, proc: psutil.Process) -> int:
-        total = 0
-        for p in (proc, *proc.children(recursive=True)):
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                total += p.memory_info().rss
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            total = self.me.memory_info().rss
-            for child in self.me.children():
-                try:
-                    if "nanny" not in " ".join(child.cmdline()) and "spawn" not in " ".join(child.cmdline()):
-                        continue
-                    rss = self._tree_rss(child)
-                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                    continue
-                total += rss
-                self.per_child[child.pid] = max(self.per_child.get(child.pid, 0), rss)
-            self.total = max(self.total, total)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> WorkerMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> int:
@@ -93,7 +46,7 @@ def main() -> int:
         print(f"{args.areas} areas' data generated in {time.perf_counter() - start:.1f} s (not in the times below)")
         results = {}
         for workers in (1, 2):
-            with WorkerMemory() as memory:
+            with PeakRSS() as memory:
                 start = time.perf_counter()
                 outcome = run_batch(files, workers=workers, quiet=True, outputs_dir=tmp / f"outputs-{workers}")
                 wall = time.perf_counter() - start
@@ -102,9 +55,9 @@ def main() -> int:
             print(f"\n== {workers} worker(s): {wall:.1f} s wall, {len(files) - failed} published, {failed} failed")
             area_seconds = sorted(a.seconds or 0 for a in outcome.areas)
             print(f"   seconds per area: min {area_seconds[0]:.1f}, max {area_seconds[-1]:.1f}")
-            for i, peak in enumerate(sorted(memory.per_child.values(), reverse=True)[:workers], start=1):
+            for i, peak in enumerate(sorted(memory.peak_per_child.values(), reverse=True)[:workers], start=1):
                 print(f"   peak memory of worker {i} (with its kernels): {fmt_mb(peak)}")
-            print(f"   peak memory of the whole batch: {fmt_mb(memory.total)}")
+            print(f"   peak memory of the whole batch: {fmt_mb(memory.peak)}")
         print(f"\nspeed-up with 2 workers: {results[1] / results[2]:.2f}x")
     print(f"machine after: {load_note()}")
     return 0
