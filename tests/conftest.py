@@ -34,6 +34,15 @@ def reference_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def mse_dir(reference_dir) -> Path:
+    """The published multi-list datasets (reference/mse, see its README)."""
+    path = reference_dir / "mse"
+    if not path.is_dir():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="session")
 def synthetic_params(tmp_path_factory):
     """``synthetic_params("default" | "anytown")`` -> path of a copy of that params file
     whose synthetic area is freshly generated (deterministically, from its seed) into a

@@ -25,14 +25,6 @@ pytestmark = pytest.mark.reference
 
 
 @pytest.fixture(scope="module")
-def mse_dir(reference_dir):
-    path = reference_dir / "mse"
-    if not path.is_dir():
-        pytest.skip(f"{path} not found")
-    return path
-
-
-@pytest.fixture(scope="module")
 def load(mse_dir):
     def _load(name: str) -> pd.DataFrame:
         return pd.read_csv(mse_dir / name)

@@ -20,13 +20,10 @@ pytestmark = pytest.mark.reference
 
 
 @pytest.fixture(scope="module")
-def load(reference_dir):
+def load(mse_dir):
     import pandas as pd
 
-    path = reference_dir / "mse"
-    if not path.is_dir():
-        pytest.skip(f"{path} not found")
-    return lambda name: pd.read_csv(path / name)
+    return lambda name: pd.read_csv(mse_dir / name)
 
 
 def test_kosovo_two_way_one_clear_model_average_equals_published(load):
