@@ -204,9 +204,12 @@ def _prepare_inputs(params: RunParams, clock: _StageClock, quiet: bool, cache_di
 
 def _input_summary(area) -> dict[str, Any]:
     """What the input checks noticed (warnings) and how much data each dataset held."""
+    from needs_assessment.data.area_data import DATASETS
+
     rows = {}
-    for name in ("geography", "population", "treatment_episodes", "prison_releases", "deaths",
-                 "admissions", "crime", "comparators", "services", "characteristics"):
+    for name in DATASETS:
+        if name in ("boundaries", "linkable_lists"):  # features are not rows; lists below
+            continue
         frame = getattr(area, name, None)
         if frame is not None:
             rows[name] = int(len(frame))
