@@ -99,9 +99,13 @@ def _empty_chapter(kind: str) -> nbformat.NotebookNode:
 
 
 def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, float]:
-    """Median seconds of a bare kernel and of an empty chapter, run one after another."""
+    """Median seconds of a bare kernel and of an empty chapter, run one after another,
+    with kernels forked from the kernel server (as the runner starts them) and started as
+    new processes (as they are where the server cannot run); and the server's start-up,
+    paid once per process, from its start until it has forked its first kernel."""
     from needs_assessment.execution import (
         KernelRegistry,
+        KernelServer,
         NotebookRun,
         Progress,
         kernel_environment,
@@ -119,16 +123,31 @@ def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, floa
     (run_dir / "notebooks").mkdir(parents=True)
     settings = params.model_dump(mode="json")
     out = {}
-    for kind in ("bare", "chapter"):
-        source = tmp / f"{kind}.ipynb"
-        nbformat.write(_empty_chapter(kind), source)
-        jobs = [NotebookRun(f"{kind}_{i}.ipynb", source, run_dir / "notebooks" / f"{kind}_{i}.ipynb",
-                            {"params_file": "params.yaml", "run_dir": ".", "settings": settings},
-                            params.kernel_name, run_dir) for i in range(repeats)]
-        seconds = run_notebooks(jobs, {j.name: [] for j in jobs}, max_parallel=1, registry=KernelRegistry(),
-                                kernel_env=kernel_environment(cache), progress=Progress([], enabled=False))
-        out[kind] = statistics.median(seconds.values())
-        out[f"{kind}_all"] = list(seconds.values())
+    KernelServer.stop()  # measure the server's start-up from nothing
+    for started in ("fresh", "forked"):
+        server, start_call = None, 0.0
+        if started == "forked":
+            begin = time.perf_counter()
+            server = KernelServer.start()
+            start_call = time.perf_counter() - begin
+            if server is None:
+                continue
+        for kind in ("bare", "chapter"):
+            source = tmp / f"{kind}.ipynb"
+            nbformat.write(_empty_chapter(kind), source)
+            jobs = [NotebookRun(f"{started}_{kind}_{i}.ipynb", source,
+                                run_dir / "notebooks" / f"{started}_{kind}_{i}.ipynb",
+                                {"params_file": "params.yaml", "run_dir": ".", "settings": settings},
+                                params.kernel_name, run_dir) for i in range(repeats)]
+            seconds = run_notebooks(jobs, {j.name: [] for j in jobs}, max_parallel=1, registry=KernelRegistry(),
+                                    kernel_env=kernel_environment(cache), progress=Progress([], enabled=False),
+                                    kernel_server=server)
+            if server is not None and "server_start" not in out:
+                # The first forked kernel waited for the server's imports; the others did not.
+                first = next(iter(seconds.values()))
+                out["server_start"] = start_call + first - statistics.median(seconds.values())
+            out[f"{started}_{kind}"] = statistics.median(seconds.values())
+            out[f"{started}_{kind}_all"] = list(seconds.values())
     return out
 
 
@@ -186,8 +205,18 @@ def main() -> int:
         cost = fixed_cost(default_params, tmp, args.repeats)
         print("\n== fixed cost per notebook (median of "
               f"{args.repeats}, one after another, kernel start to shutdown)")
-        print(f"{'bare kernel (parameters cell only)':<40}{cost['bare']:>10.2f}   {cost['bare_all']}")
-        print(f"{'empty chapter (+ start_chapter)':<40}{cost['chapter']:>10.2f}   {cost['chapter_all']}")
+        for started, note in (("forked", "forked from the kernel server, as runs start them"),
+                              ("fresh", "each a new Python process")):
+            if f"{started}_bare" not in cost:
+                print(f"(no kernel server on this machine: kernels {note.split(',')[0]} not measured)")
+                continue
+            print(f"kernels {note}:")
+            print(f"  {'bare kernel (parameters cell only)':<38}{cost[started + '_bare']:>10.2f}   "
+                  f"{cost[started + '_bare_all']}")
+            print(f"  {'empty chapter (+ start_chapter)':<38}{cost[started + '_chapter']:>10.2f}   "
+                  f"{cost[started + '_chapter_all']}")
+        if "server_start" in cost:
+            print(f"{'kernel server start-up, once per run':<40}{cost['server_start']:>10.2f}")
 
         for area in areas:
             if area == "default":

@@ -162,9 +162,13 @@ def _client(scheduler: str | None, workers: int):
     # A worker holds only the area it is running (saturation 1.0 with one thread): areas
     # waiting stay with the scheduler, so a worker lost mid-area counts against that area
     # alone, not against others queued behind it.
+    # Workers are not daemonic, so that a run inside one may start processes of its own: the
+    # kernel server its notebooks' kernels are forked from, its publishing workers. Each of
+    # those ends when the worker does (see runner and execution.KernelServer).
     dask.config.set({
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
         "distributed.scheduler.worker-saturation": 1.0,
+        "distributed.worker.daemon": False,
     })
     # The scheduler serves its HTTP routes even with no dashboard, on 8787 unless told: a
     # free port instead, so two batches on one machine do not clash (or warn about it).

@@ -19,6 +19,7 @@ kills every kernel of the run (and anything a kernel started) at once: no orphan
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -28,13 +29,17 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing import context as mp_context
+from multiprocessing import forkserver, reduction, spawn, util
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "KernelRegistry",
+    "KernelServer",
     "NotebookFailed",
     "available_cores",
+    "can_start_children",
     "critical_path_order",
     "notebook_dependencies",
     "run_notebooks",
@@ -161,7 +166,187 @@ def kill_process_trees(pids: Sequence[int], *, grace_seconds: float = 2.0) -> in
     return len(victims)
 
 
-def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str], cwd: Path | None = None):
+def can_start_children() -> bool:
+    """Whether this process may start worker processes with ``multiprocessing``: not inside
+    a daemonic process (a Dask worker may not have children), and not when the main
+    program is a script without a file (``python - < script``), which a child would try,
+    and fail, to re-run."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return False
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
+class ForkedKernel:
+    """A kernel forked by the :class:`KernelServer`, seen through the part of
+    ``subprocess.Popen`` that jupyter_client's ``LocalProvisioner`` uses."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, process: Any):
+        self._process = process
+        self.pid: int = process.pid
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._process.join(timeout)
+        return self._process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        import signal
+
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        import signal
+
+        self.send_signal(signal.SIGKILL)
+
+
+try:  # not on Windows, which cannot fork
+    from multiprocessing.popen_forkserver import Popen as _ForkServerPopen
+except ImportError:  # pragma: no cover
+    _ForkServerPopen = object  # type: ignore[assignment,misc]
+
+
+class _KernelPopen(_ForkServerPopen):
+    """multiprocessing's forkserver ``Popen``, except that the child does not re-run the
+    caller's main script.
+
+    A multiprocessing child normally imports the parent's ``__main__`` (so that functions
+    defined there can be unpickled), which re-runs any script that is not guarded by
+    ``if __name__ == "__main__"``, and fails when that script starts processes. A kernel
+    needs nothing from the caller's script (its target is
+    :func:`needs_assessment.kernel.forked_main`), so a run started from any script,
+    notebook or console command starts its kernels alike. ``_launch`` is the standard
+    library's own (Python 3.11 ``multiprocessing.popen_forkserver``) with the two entries
+    that name the main module left out of what is sent to the child; there is no public
+    way to say this."""
+
+    def _launch(self, process_obj):
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        mp_context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            mp_context.set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _KernelProcess(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _KernelPopen(process_obj)
+
+
+_PRELOAD = ["needs_assessment.kernel_preload"]
+
+
+class KernelServer:
+    """Start each notebook's kernel by forking one process that has already imported what
+    the chapters use, instead of starting a new Python that imports it all again.
+
+    This is the standard library's multiprocessing *forkserver*, with
+    :mod:`needs_assessment.kernel_preload` as its preload: the server imports ipykernel,
+    pandas, scipy, statsmodels, matplotlib, geopandas and the workbook's chapter modules
+    once (about 3.5 s of CPU, on the core left idle while the inputs are validated), then
+    forks a kernel in milliseconds whenever a notebook starts; each kernel shares those
+    modules' memory copy-on-write. Measured on the default area: an empty chapter costs
+    what ``benchmarks/pipeline_stages.py`` prints as "fixed cost".
+
+    The server is started with the kernels' fixed environment (single-threaded BLAS, the
+    Agg backend, ``PYTHONHASHSEED=0``: what must be set before Python or numpy start) and
+    each forked kernel then takes the environment and working folder its kernel manager
+    gives it (:func:`needs_assessment.kernel.forked_main`). The server ends when the
+    process that started it ends, even by SIGKILL (it sees its pipe close), and its
+    kernels follow (ipykernel's parent poller). One server serves every run of a process.
+
+    Only this workbook's kernel, run by this interpreter, is forked; any other kernel named
+    in the params starts as jupyter_client starts it. Where ``multiprocessing`` may not
+    start children (:func:`can_start_children`) or there is no ``fork`` (Windows),
+    :meth:`start` returns None and every kernel starts the usual way.
+    """
+
+    _lock = threading.Lock()
+
+    @classmethod
+    def start(cls) -> KernelServer | None:
+        import multiprocessing
+
+        if _ForkServerPopen is object or "forkserver" not in multiprocessing.get_all_start_methods():
+            return None
+        if not can_start_children():
+            return None
+        with cls._lock:
+            # Only the process-wide forkserver exists; set what it preloads and the
+            # environment it starts with (os.environ is what the server process inherits),
+            # then restore ours. An already running server is reused as it is.
+            server = forkserver._forkserver
+            running = getattr(server, "_forkserver_pid", None) is not None
+            if running and getattr(server, "_preload_modules", None) != _PRELOAD:
+                return None  # someone else's server: not started with the kernels' environment
+            fixed = {**kernel_environment(None), "NEEDS_ASSESSMENT_KERNEL_SERVER": "1"}
+            saved = {key: os.environ.get(key) for key in fixed}
+            forkserver.set_forkserver_preload(_PRELOAD)
+            os.environ.update(fixed)
+            try:
+                forkserver.ensure_running()
+            except OSError:
+                return None
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+        return cls()
+
+    def launch(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str]) -> ForkedKernel:
+        from needs_assessment.kernel import forked_main
+
+        # Daemonic: should the run end without shutting a kernel down, multiprocessing
+        # stops it at exit rather than waiting for it.
+        process = _KernelProcess(
+            target=forked_main, args=(list(argv), str(cwd), dict(env)), name="kernel", daemon=True
+        )
+        process.start()
+        return ForkedKernel(process)
+
+    @staticmethod
+    def stop() -> None:
+        """End the server now (after a failure or an interrupt), not when this process
+        exits, so nothing of the run is left running when it reports."""
+        with KernelServer._lock:
+            server = forkserver._forkserver  # the stdlib keeps one per process
+            pid = getattr(server, "_forkserver_pid", None)
+            if pid is None:
+                return
+            with contextlib.suppress(OSError):
+                server._stop()  # closes its pipe and waits for it: what multiprocessing's own tests use
+
+
+def kernel_manager_class(
+    registry: KernelRegistry,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    server: KernelServer | None = None,
+):
     """An async kernel manager over local IPC sockets (no TCP port: record-level data never
     cross a network port, parallel kernels cannot collide on ports, and ipykernel does not
     warn about unencrypted TCP), with ``env`` added to the kernel's environment, the kernel
@@ -195,8 +380,20 @@ def kernel_manager_class(registry: KernelRegistry, env: Mapping[str, str], cwd: 
             return await super()._async_pre_start_kernel(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
+            from needs_assessment.kernel import is_workbook_kernel
+
             registry.add(self)
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
+            if server is None or not is_workbook_kernel(kernel_cmd):
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            # What LocalProvisioner.launch_kernel records for a process it starts, for a
+            # kernel forked by the server (its own process group, see kernel.forked_main).
+            provisioner = self.provisioner
+            process = server.launch(kernel_cmd, cwd=kw.get("cwd") or os.getcwd(), env=kw.get("env") or os.environ)
+            provisioner.process = process
+            provisioner.pid = process.pid
+            provisioner.pgid = process.pid
+            provisioner.cwd = kw.get("cwd") or os.getcwd()
+            self._reconcile_connection_info(provisioner.connection_info)
 
     return RunKernelManager
 
@@ -346,16 +543,19 @@ def run_notebooks(
     progress: Progress,
     estimates: Mapping[str, float] | None = None,
     on_done: Callable[[NotebookRun], None] | None = None,
+    kernel_server: KernelServer | None = None,
 ) -> dict[str, float]:
     """Run ``jobs`` respecting ``deps``, at most ``max_parallel`` at a time; return seconds
-    per notebook in params order. On the first failure (or an interrupt in the calling
-    thread) every kernel is killed, nothing more starts, and the exception propagates."""
+    per notebook in params order. Kernels are forked from ``kernel_server`` when one is
+    given (:class:`KernelServer`), else started as new processes. On the first failure (or
+    an interrupt in the calling thread) every kernel is killed, nothing more starts, and
+    the exception propagates."""
     by_name = {job.name: job for job in jobs}
     order = critical_path_order(deps, estimates)
     folders = {job.cwd for job in jobs}
     if len(folders) > 1:
         raise ValueError(f"notebooks of one run must share a working folder, not {sorted(map(str, folders))}")
-    manager_class = kernel_manager_class(registry, kernel_env, next(iter(folders), None))
+    manager_class = kernel_manager_class(registry, kernel_env, next(iter(folders), None), kernel_server)
     done: set[str] = set()
     running: dict[Future, NotebookRun] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="notebook")

@@ -22,11 +22,12 @@ one with the debugger; the runner uses this one (:func:`install_kernel_spec`).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["kernel_argv", "install_kernel_spec", "main"]
+__all__ = ["kernel_argv", "install_kernel_spec", "main", "forked_main", "is_workbook_kernel"]
 
 
 def kernel_argv(python: str | None = None) -> list[str]:
@@ -64,6 +65,54 @@ def install_kernel_spec(name: str, *, prefix: str | None = None, display_name: s
 def is_current_spec(argv: list[str]) -> bool:
     """True when a kernel spec's argv is this module's, for this interpreter."""
     return list(argv) == kernel_argv()
+
+
+def is_workbook_kernel(argv: list[str]) -> bool:
+    """True when ``argv`` starts this module's kernel with this interpreter, so a kernel
+    forked from this interpreter (see :func:`forked_main`) is the same kernel."""
+    return (
+        len(argv) >= 3
+        and os.path.abspath(argv[0]) == os.path.abspath(sys.executable)
+        and list(argv[1:3]) == ["-m", __name__]
+    )
+
+
+def forked_main(argv: list[str], cwd: str, env: dict[str, str]) -> None:
+    """Become the kernel ``argv`` would start, in a process forked from the kernel server
+    (:class:`needs_assessment.execution.KernelServer`), with the folder and environment
+    the kernel manager gave it.
+
+    As jupyter_client does for a kernel it launches, the kernel gets a session (and process
+    group) of its own, so a terminal's Ctrl-C reaches the runner, not the kernel, and
+    signals for the kernel reach nothing else. Its parent is the server, which exits with
+    the run: ``JPY_PARENT_PID`` names it, so ipykernel's parent poller stops the kernel if
+    the run is killed outright."""
+    from multiprocessing import forkserver
+
+    # The forkserver gives each child the write end of the pipe by which it knows that its
+    # clients are alive, so that a child may ask it for children of its own. A kernel
+    # holding it would keep the server alive after the run is killed, and the server the
+    # kernel (whose parent it is): let it go.
+    alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if alive is not None:
+        os.close(alive)
+        forkserver._forkserver._forkserver_alive_fd = None
+    os.setsid()
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ["JPY_PARENT_PID"] = str(os.getppid())
+    # What ``python -m needs_assessment.kernel ...`` sees, and the parent to poll: ipykernel
+    # reads JPY_PARENT_PID when it is imported, which in the server was before any run.
+    sys.argv = [argv[0], *argv[3:], f"--IPKernelApp.parent_handle={os.getppid()}"]
+    try:
+        main()
+    finally:
+        # A forked child ends with os._exit, which skips atexit; ipykernel's clean-up of
+        # its socket files and IPython's of its history are registered there.
+        import atexit
+
+        atexit._run_exitfuncs()
 
 
 def main() -> None:

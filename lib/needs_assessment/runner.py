@@ -231,22 +231,12 @@ def _prepare_inputs_child(params: RunParams, cache_dir: Path, quiet: bool) -> di
         return {"error": str(exc), "params_error": True, "seconds": clock.seconds}
 
 
-def _can_spawn() -> bool:
-    """Whether worker processes can be started here: not inside a daemonic process (a Dask
-    worker may not have children), and not when the main program is a script without a
-    file (``python - < script``), which a spawned child would try, and fail, to re-run."""
-    import multiprocessing
-
-    if multiprocessing.current_process().daemon:
-        return False
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or os.path.exists(main_file)
-
-
 def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageClock, quiet: bool):
     import multiprocessing
 
-    if not _can_spawn():
+    from needs_assessment.execution import can_start_children
+
+    if not can_start_children():
         summary = _prepare_inputs_child(params, cache_dir, quiet)
     else:
         context = multiprocessing.get_context("spawn")
@@ -363,7 +353,9 @@ class _Publisher:
     def __init__(self, workers: int):
         import multiprocessing
 
-        if not _can_spawn():
+        from needs_assessment.execution import can_start_children
+
+        if not can_start_children():
             self.pool: Any = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish")
         else:
             context = multiprocessing.get_context("spawn")
@@ -615,6 +607,7 @@ def _run_locked(
 ) -> RunOutcome:
     from needs_assessment.execution import (
         KernelRegistry,
+        KernelServer,
         NotebookFailed,
         NotebookRun,
         Progress,
@@ -641,6 +634,9 @@ def _run_locked(
         raise ParamsError(f"Invalid params in {params.source_file}:\n  {exc}") from None
 
     ensure_kernel(params.kernel_name)
+    # Started first, so it imports the chapters' libraries on the core left idle while the
+    # inputs are validated (see execution.KernelServer).
+    kernel_server = KernelServer.start()
     workspace = PrivateWorkspace.create(f"{params.area.slug}-{started:%Y%m%d-%H%M%S}")
     area_cache = workspace.path / "area"
     publisher: _Publisher | None = None
@@ -651,6 +647,8 @@ def _run_locked(
         signals.hold()
         if publisher is not None:
             publisher.close(abort=True)
+        if kernel_server is not None:
+            kernel_server.stop()
         workspace.remove()
         raise
     input_hashes = inputs["hashes"]
@@ -686,7 +684,7 @@ def _run_locked(
             notebook_seconds = run_notebooks(
                 runs, deps, max_parallel=jobs, registry=registry,
                 kernel_env=kernel_environment(area_cache), progress=progress,
-                estimates=_estimates(area_dir),
+                estimates=_estimates(area_dir), kernel_server=kernel_server,
                 on_done=lambda job: publisher.submit(
                     f"reviewer_html:{job.name}", _render_reviewer_page, job.output
                 ),
@@ -725,6 +723,8 @@ def _run_locked(
     except BaseException as exc:
         signals.hold()  # a second Ctrl-C must not cut the clean-up short
         registry.kill_all()
+        if kernel_server is not None:
+            kernel_server.stop()
         if publisher is not None:
             publisher.close(abort=True)
         workspace.remove()

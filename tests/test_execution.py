@@ -1,0 +1,146 @@
+"""How the runner starts kernels: forked from the kernel server, or as new processes.
+
+A forked kernel must be indistinguishable, to the notebook it runs, from one started the
+usual way: its own folder, environment, process group and hash seed, with the chapter
+libraries already imported. What the runner does when it is killed is in test_faults.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from multiprocessing import forkserver
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from needs_assessment.execution import (
+    KernelRegistry,
+    KernelServer,
+    NotebookRun,
+    Progress,
+    kernel_environment,
+    run_notebooks,
+)
+from needs_assessment.kernel import is_workbook_kernel, kernel_argv
+from needs_assessment.runner import ensure_kernel
+
+KERNEL = "needs-assessment"
+
+# What a notebook can see of how its kernel was started, written to facts.json.
+PROBE = textwrap.dedent(
+    """
+    import json, os, sys
+    facts = {
+        "preloaded": "needs_assessment.analysis.places" in sys.modules,
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "pgid": os.getpgid(0),
+        "sid": os.getsid(0),
+        "env": os.environ.get("PROBE_VALUE"),
+        "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "hash": hash("needs assessment"),
+    }
+    with open("facts.json", "w", encoding="utf-8") as handle:
+        json.dump(facts, handle)
+    """
+)
+
+
+def _probe_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": KERNEL, "language": "python", "display_name": "Python"},
+                   "language_info": {"name": "python"}}
+    nb.cells = [
+        nbformat.v4.new_code_cell("unused = None", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(PROBE),
+    ]
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{index}"
+    nbformat.write(nb, path)
+    return path
+
+
+def _run_probe(tmp_path: Path, server: KernelServer | None) -> dict:
+    ensure_kernel(KERNEL)
+    source = _probe_notebook(tmp_path / "probe.ipynb")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    job = NotebookRun("probe.ipynb", source, folder / "probe.ipynb", {}, KERNEL, folder)
+    env = {**kernel_environment(None), "PROBE_VALUE": "given by the kernel manager"}
+    run_notebooks([job], {"probe.ipynb": []}, max_parallel=1, registry=KernelRegistry(),
+                  kernel_env=env, progress=Progress([], enabled=False), kernel_server=server)
+    return json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+
+
+def _hash_with_seed_zero() -> int:
+    """hash() of the probe's string in a new interpreter started with PYTHONHASHSEED=0."""
+    out = subprocess.run([sys.executable, "-c", 'print(hash("needs assessment"))'],
+                         env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+def test_a_forked_kernel_starts_as_a_launched_one_would(tmp_path):
+    server = KernelServer.start()
+    if server is None:
+        pytest.skip("this machine cannot fork kernels")
+    facts = _run_probe(tmp_path, server)
+    assert facts["preloaded"], "the chapter modules should come from the server, already imported"
+    assert facts["ppid"] == forkserver._forkserver._forkserver_pid
+    assert facts["cwd"] == str(tmp_path / "run")
+    assert facts["env"] == "given by the kernel manager"
+    assert facts["blas"] == "1"
+    # Its own session and process group, as jupyter_client gives a kernel it launches.
+    assert facts["pgid"] == facts["pid"] == facts["sid"]
+    assert facts["hash"] == _hash_with_seed_zero()
+
+
+def test_without_a_server_kernels_are_new_processes(tmp_path):
+    facts = _run_probe(tmp_path, None)
+    assert facts["ppid"] == os.getpid()
+    assert not facts["preloaded"]
+    assert facts["cwd"] == str(tmp_path / "run")
+    assert facts["env"] == "given by the kernel manager"
+    assert facts["hash"] == _hash_with_seed_zero()
+
+
+def test_a_script_without_a_main_guard_can_fork_kernels(tmp_path, project_root):
+    """multiprocessing children re-run the parent's script unless it is guarded; kernels
+    must not (the script below would otherwise start a second server from the kernel)."""
+    _probe_notebook(tmp_path / "probe.ipynb")
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        from needs_assessment.execution import (KernelRegistry, KernelServer, NotebookRun,
+                                                Progress, kernel_environment, run_notebooks)
+        server = KernelServer.start()
+        assert server is not None
+        folder = Path({str(tmp_path)!r}) / "run"
+        folder.mkdir()
+        job = NotebookRun("probe.ipynb", folder.parent / "probe.ipynb", folder / "probe.ipynb", {{}},
+                          {KERNEL!r}, folder)
+        run_notebooks([job], {{"probe.ipynb": []}}, max_parallel=1, registry=KernelRegistry(),
+                      kernel_env=kernel_environment(None), progress=Progress([], enabled=False),
+                      kernel_server=server)
+        print("ran")
+    """), encoding="utf-8")
+    ensure_kernel(KERNEL)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+                         cwd=project_root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ran"
+    facts = json.loads((tmp_path / "run" / "facts.json").read_text(encoding="utf-8"))
+    assert facts["preloaded"]
+
+
+def test_only_the_workbook_kernel_of_this_interpreter_is_forked():
+    argv = kernel_argv()
+    assert is_workbook_kernel(argv)
+    assert not is_workbook_kernel(["/usr/bin/python3", *argv[1:]])
+    assert not is_workbook_kernel([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    assert not is_workbook_kernel([sys.executable])
