@@ -235,13 +235,18 @@ def distance_map(
     per reporting area with ``area_name`` and ``mean_km`` (population-weighted) for the
     alt text."""
     from needs_assessment.analysis.profile import LEVEL_COLUMNS
-    from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
+    from needs_assessment.charts._maps import (
+        map_figure,
+        name_places,
+        outline_width,
+        small_area_edges,
+    )
 
     code, name = LEVEL_COLUMNS[level]
     g = boundaries.merge(distances[["small_area_code", "distance_km"]], on="small_area_code")
     outlines = boundaries.merge(geography[["small_area_code", code, name]], on="small_area_code")
     outlines = outlines.dissolve(by=name).reset_index()
-    fig, ax = plt.subplots(figsize=(7.5, 6.4))
+    fig, ax = map_figure(figsize=(7.5, 6.4))
     g.plot(column="distance_km", cmap=SEQUENTIAL_CMAP, ax=ax, **small_area_edges(len(g), linewidth=0.1),
            legend=True, legend_kwds={"label": "Straight-line distance to nearest site (km)",
                                      "shrink": 0.6})

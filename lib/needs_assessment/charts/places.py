@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
+from needs_assessment.charts._maps import map_figure, name_places, outline_width, small_area_edges
 from needs_assessment.display import OKABE_ITO, SEQUENTIAL_CMAP
 
 __all__ = [
@@ -64,10 +64,10 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
     label_areas = label_areas and name_places(len(areas))
     edge = 0.8 if name_places(len(areas)) else 0.2
     if many:  # wards: one map per row so the labels stay legible
-        fig, axes = plt.subplots(n, 1, figsize=(7.2, 4.4 * n + 0.2), squeeze=False)
+        fig, axes = map_figure(n, 1, figsize=(7.2, 4.4 * n + 0.2), squeeze=False)
         axes = axes[:, 0]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(5.0 * n if n > 1 else 7.0, 5.6), squeeze=False)
+        fig, axes = map_figure(1, n, figsize=(5.0 * n if n > 1 else 7.0, 5.6), squeeze=False)
         axes = axes[0]
     alt_parts = []
     for ax, panel in zip(axes, panels, strict=True):
@@ -148,7 +148,7 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
 
 def imd_decile_map(small_areas: Any, areas: Any, *, level: str, area_name: str):
     """Small areas coloured by national IMD decile (1 = most deprived), sub-area outlines."""
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    fig, ax = map_figure(figsize=(7.5, 6.5))
     cmap = plt.get_cmap(SEQUENTIAL_CMAP, 10)
     colours = {d: cmap(d - 1) for d in range(1, 11)}
     gdf = small_areas.copy()

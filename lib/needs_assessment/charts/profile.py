@@ -166,14 +166,19 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
     import matplotlib as mpl
 
     from needs_assessment.analysis.profile import LEVEL_COLUMNS
-    from needs_assessment.charts._maps import name_places, outline_width, small_area_edges
+    from needs_assessment.charts._maps import (
+        map_figure,
+        name_places,
+        outline_width,
+        small_area_edges,
+    )
     from needs_assessment.display import SEQUENTIAL_CMAP
 
     code, name = LEVEL_COLUMNS[level]
     shapes = boundaries.merge(geography[["small_area_code", "imd_decile", code, name]], on="small_area_code")
     cmap = mpl.colormaps[SEQUENTIAL_CMAP].resampled(10)
     norm = mpl.colors.BoundaryNorm(np.arange(0.5, 11.5), cmap.N)
-    fig, ax = plt.subplots(figsize=(7.5, 6.6))
+    fig, ax = map_figure(figsize=(7.5, 6.6))
     shapes.plot(ax=ax, column="imd_decile", cmap=cmap, norm=norm,
                 **small_area_edges(len(shapes), linewidth=0.1))
     outlines = shapes.dissolve(by=[code, name], as_index=False)
