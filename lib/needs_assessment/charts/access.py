@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from needs_assessment.display import MARKERS, OKABE_ITO, SEQUENTIAL_CMAP
+from needs_assessment.display import LABEL_BOX, MARKERS, OKABE_ITO, SEQUENTIAL_CMAP
 
 __all__ = [
     "continuity_chart",
@@ -254,7 +254,7 @@ def distance_map(
     for _, row in outlines.iterrows() if name_places(len(outlines)) else ():
         pt = row.geometry.representative_point()
         ax.annotate(row[name], (pt.x, pt.y), ha="center", fontsize=7 if len(outlines) > 8 else 9,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+                    bbox=LABEL_BOX)
     ax.scatter(sites["easting"], sites["northing"], marker="^", s=70 if len(sites) <= 50 else 24,
                color=OKABE_ITO[1],
                edgecolor="black", zorder=5, label="Adult treatment site")

@@ -12,7 +12,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from needs_assessment.charts._maps import map_figure, name_places, outline_width, small_area_edges
-from needs_assessment.display import OKABE_ITO, SEQUENTIAL_CMAP
+from needs_assessment.display import LABEL_BOX, OKABE_ITO, SEQUENTIAL_CMAP
 
 __all__ = [
     "choropleth_panels",
@@ -29,9 +28,6 @@ __all__ = [
     "imd_decile_map",
     "rii_chart",
 ]
-
-_HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
-
 
 def _fmt(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
@@ -114,7 +110,7 @@ def choropleth_panels(areas: Any, panels: Sequence[dict[str, Any]], *, level: st
                 if not many and np.isfinite(row["value"]):
                     text += f"\n{_fmt(row['value'], dec)}"
                 ax.annotate(text, (pt.x, pt.y), ha="center", va="center",
-                            fontsize=7 if many else 9, path_effects=_HALO)
+                            fontsize=7 if many else 9, bbox=LABEL_BOX)
         ax.set_axis_off()
         ax.set_title(panel["title"], fontsize=12)
         if len(missing):
@@ -160,7 +156,7 @@ def imd_decile_map(small_areas: Any, areas: Any, *, level: str, area_name: str):
         pt = row.geometry.representative_point()
         ax.annotate(_short(str(row["area_name"])) if many else str(row["area_name"]),
                     (pt.x, pt.y), ha="center", va="center", fontsize=7 if many else 9,
-                    path_effects=_HALO)
+                    bbox=LABEL_BOX)
     counts = gdf["imd_decile"].astype(int).value_counts()
     handles = [Patch(facecolor=colours[d], edgecolor="#444444",
                      label=f"{d}{' (most deprived)' if d == 1 else ' (least deprived)' if d == 10 else ''}"
@@ -215,7 +211,7 @@ def _label_points(ax, items) -> None:
     for x, y, text in sorted(items, key=lambda t: -t[1]):
         for dx, dy, ha in offsets:
             ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
-                              fontsize=9, ha=ha, path_effects=_HALO)
+                              fontsize=9, ha=ha, bbox=LABEL_BOX)
             box = ann.get_window_extent(renderer)
             if not any(box.overlaps(b) for b in placed):
                 placed.append(box)
@@ -223,7 +219,7 @@ def _label_points(ax, items) -> None:
             ann.remove()
         else:
             ann = ax.annotate(text, (x, y), xytext=(6, 4), textcoords="offset points",
-                              fontsize=9, path_effects=_HALO)
+                              fontsize=9, bbox=LABEL_BOX)
             placed.append(ann.get_window_extent(renderer))
 
 
@@ -394,7 +390,7 @@ def gradient_panels(gradients: Sequence[Any], *, area_name: str, min_count: int 
         ax.set_title(_wrap(g.measure.label, 48), fontsize=11)
         dec = _decimals([ix["sii"]])
         ax.text(0.98, 0.95, f"RII {ix['rii']:.1f} ({ix['rii_lower']:.1f} to {ix['rii_upper']:.1f})",
-                transform=ax.transAxes, ha="right", va="top", fontsize=9, path_effects=_HALO)
+                transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=LABEL_BOX)
         parts.append(
             f"{g.measure.label} ({g.quantile_plural}): fitted rate "
             f"{_fmt(ix['intercept'] * ix['rii'], dec)} {g.measure.unit} in the most deprived "

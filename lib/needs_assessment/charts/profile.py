@@ -172,7 +172,7 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
         outline_width,
         small_area_edges,
     )
-    from needs_assessment.display import SEQUENTIAL_CMAP
+    from needs_assessment.display import LABEL_BOX, SEQUENTIAL_CMAP
 
     code, name = LEVEL_COLUMNS[level]
     shapes = boundaries.merge(geography[["small_area_code", "imd_decile", code, name]], on="small_area_code")
@@ -187,7 +187,7 @@ def deprivation_map(geography: pd.DataFrame, boundaries, *, level: str, area: st
     for row in outlines.itertuples(index=False) if name_places(len(outlines)) else ():
         point = row.geometry.representative_point()
         ax.annotate(getattr(row, name), (point.x, point.y), ha="center", fontsize=6 if many else 8,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.75, "linewidth": 0})
+                    bbox=LABEL_BOX)
     sm = mpl.cm.ScalarMappable(cmap=cmap, norm=norm)
     bar = fig.colorbar(sm, ax=ax, ticks=range(1, 11), shrink=0.7, pad=0.02)
     bar.set_label("National IMD decile (1 = most deprived 10% in England)")
