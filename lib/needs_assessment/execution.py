@@ -19,6 +19,7 @@ kills every kernel of the run (and anything a kernel started) at once: no orphan
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -500,6 +501,69 @@ def _code_cells(path: Path) -> int:
     return sum(1 for cell in nb.cells if cell.cell_type == "code")
 
 
+#: While cells run, the output notebook is written at most this often (and whenever a
+#: cell fails); at the end it is always written. See :func:`papermill_engine`.
+SAVE_EVERY_SECONDS = 5.0
+ENGINE_NAME = "needs-assessment"
+
+
+@functools.cache
+def papermill_engine() -> str:
+    """Register, once, papermill's nbclient engine writing the output notebook less often.
+
+    papermill writes the whole output notebook, outputs and all, before and after every
+    cell, so that a crashed run leaves a notebook showing how far it got. With charts in
+    the outputs that is O(cells^2) JSON: 3.6 s of the runner's CPU on the default area
+    (py-spy), competing with the kernels for the cores. Here a cell's start or end is
+    written only if :data:`SAVE_EVERY_SECONDS` have passed since the last write, or if the
+    cell failed; the start and the end of the notebook are always written, so a finished
+    or failed notebook is exactly papermill's. ``Engine.execute_notebook`` below is
+    papermill's own (2.7), with this manager in place of its ``NotebookExecutionManager``:
+    papermill has no setting for it."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class SparingExecutionManager(NotebookExecutionManager):
+        _sparing = False
+
+        def save(self, **kwargs):
+            if self._sparing:
+                since = (self.now() - self.last_save_time).total_seconds()
+                if since < SAVE_EVERY_SECONDS:
+                    return
+            super().save(**kwargs)
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            self._sparing = True
+            try:
+                super().cell_start(cell, cell_index, **kwargs)
+            finally:
+                self._sparing = False
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            self._sparing = cell.metadata.papermill.get("status") != self.FAILED
+            try:
+                super().cell_complete(cell, cell_index, **kwargs)
+            finally:
+                self._sparing = False
+
+    class SparingEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                             log_output=False, autosave_cell_every=30, **kwargs):
+            nb_man = SparingExecutionManager(nb, output_path=output_path, progress_bar=progress_bar,
+                                             log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE_NAME, SparingEngine)
+    return ENGINE_NAME
+
+
 def _execute_one(job: NotebookRun, manager_class, progress: Progress) -> float:
     # No ``cwd=`` for papermill (see kernel_manager_class): the kernel manager class of the
     # run starts each kernel in ``job.cwd``.
@@ -519,6 +583,7 @@ def _execute_one(job: NotebookRun, manager_class, progress: Progress) -> float:
             report_mode=False,
             start_timeout=120,
             kernel_manager_class=manager_class,
+            engine_name=papermill_engine(),
             on_cell_executed=lambda **_: progress.cell_done(job.name),
         )
     except PapermillExecutionError as exc:
