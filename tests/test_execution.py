@@ -7,6 +7,7 @@ libraries already imported. What the runner does when it is killed is in test_fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -144,3 +145,67 @@ def test_only_the_workbook_kernel_of_this_interpreter_is_forked():
     assert not is_workbook_kernel(["/usr/bin/python3", *argv[1:]])
     assert not is_workbook_kernel([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
     assert not is_workbook_kernel([sys.executable])
+
+
+def _quick_notebook(path: Path, cells: int, *, fail_at: int | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": KERNEL, "language": "python", "display_name": "Python"},
+                   "language_info": {"name": "python"}}
+    nb.cells = [nbformat.v4.new_code_cell("unused = None", metadata={"tags": ["parameters"]})]
+    for i in range(cells):
+        code = f"print({i})" if i != fail_at else 'raise ValueError("planted")'
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{index}"
+    nbformat.write(nb, path)
+    return path
+
+
+def _run_counting_writes(tmp_path: Path, monkeypatch, **kwargs) -> tuple[list[dict], Path]:
+    """Run a quick notebook, recording the code cells' statuses each time the output is written."""
+    import papermill.engines
+
+    from needs_assessment.execution import NotebookFailed
+
+    ensure_kernel(KERNEL)
+    writes: list[dict] = []
+    real_write = papermill.engines.write_ipynb
+
+    def counting_write(nb, path, *args, **kw):
+        writes.append({"statuses": [c.metadata.papermill["status"] for c in nb.cells]})
+        return real_write(nb, path, *args, **kw)
+
+    monkeypatch.setattr(papermill.engines, "write_ipynb", counting_write)
+    source = _quick_notebook(tmp_path / "quick.ipynb", 8, **kwargs)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    job = NotebookRun("quick.ipynb", source, folder / "quick.ipynb", {}, KERNEL, folder)
+    with contextlib.suppress(NotebookFailed):
+        run_notebooks([job], {"quick.ipynb": []}, max_parallel=1, registry=KernelRegistry(),
+                      kernel_env=kernel_environment(None), progress=Progress([], enabled=False),
+                      kernel_server=KernelServer.start())
+    return writes, folder / "quick.ipynb"
+
+
+def test_the_output_notebook_is_written_sparingly_and_completely_at_the_end(tmp_path, monkeypatch):
+    writes, output = _run_counting_writes(tmp_path, monkeypatch)
+    # papermill alone writes before and after each of the 10 cells (parameters, injected
+    # parameters, 8 quick ones) and at the start and end: 22 times. Quick cells come well
+    # within SAVE_EVERY_SECONDS of each other.
+    assert 2 <= len(writes) <= 6, len(writes)
+    assert writes[-1]["statuses"] == ["completed"] * len(writes[-1]["statuses"])
+    nb = nbformat.read(output, as_version=4)
+    printed = [c.outputs[0]["text"].strip() for c in nb.cells if c.outputs]
+    assert printed == [str(i) for i in range(8)]
+    assert all(c.metadata.papermill["duration"] is not None for c in nb.cells if c.cell_type == "code")
+
+
+def test_a_failed_cell_is_written_at_once(tmp_path, monkeypatch):
+    writes, output = _run_counting_writes(tmp_path, monkeypatch, fail_at=3)
+    failed_at = next(i for i, w in enumerate(writes) if "failed" in w["statuses"])
+    # The failure is written when its cell completes, before (not only with) the write at
+    # the notebook's end; the quick cells before it were not each written.
+    assert failed_at == len(writes) - 2
+    assert len(writes) <= 5
+    nb = nbformat.read(output, as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in nb.cells for o in c.get("outputs", []))
