@@ -380,6 +380,16 @@ def kernel_manager_class(
                 kw["cwd"] = str(cwd)
             return await super()._async_pre_start_kernel(**kw)
 
+        async def _async_interrupt_kernel(self):
+            # jupyter_client interrupts a kernel (SIGINT) before shutting it down, to stop
+            # code still running. papermill shuts a kernel down only after the reply to its
+            # last cell, so the signal could only land in the kernel's wind-down of that
+            # reply, where ipykernel logs "KeyboardInterrupt caught in kernel." (one kernel
+            # in three, forked). A run that fails kills its kernels outright (registry).
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             from needs_assessment.kernel import is_workbook_kernel
 
