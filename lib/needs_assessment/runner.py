@@ -343,7 +343,8 @@ def _warm_publisher() -> None:
 
 class _Publisher:
     """CPU-bound publishing (PDF layout, reviewer pages) in worker processes, so it runs
-    beside the notebooks and beside the tables instead of after them.
+    beside the tables and side by side instead of one after another. The workers import
+    the publishing libraries while the notebooks run.
 
     A ``ProcessPoolExecutor`` (spawn: no fork of a threaded parent, and workers are the
     run's own children, so they can notice when it dies); inside a daemonic
@@ -363,7 +364,8 @@ class _Publisher:
                 max_workers=workers, mp_context=context, initializer=_exit_with_parent
             )
         self.futures: dict[str, Future] = {}
-        self.pool.submit(_warm_publisher)
+        for _ in range(workers):  # one each: a pool starts a worker per task waiting
+            self.pool.submit(_warm_publisher)
 
     def submit(self, stage: str, func: Callable[..., Any], *args: Any) -> None:
         self.futures[stage] = self.pool.submit(_timed, func, *args)
@@ -400,7 +402,8 @@ def _publish(
     clock: _StageClock,
     publisher: _Publisher,
 ) -> None:
-    """Results, tables, report HTML, then the PDF in a worker while the tables are written."""
+    """Results, report HTML, then the PDF and the reviewer pages in workers while the
+    tables are written."""
     from needs_assessment import report as report_mod
     from needs_assessment import sections
 
@@ -420,6 +423,11 @@ def _publish(
     html_path = build_dir / "report.html"
     html_path.write_text(html_text, encoding="utf-8")
     publisher.submit("report_pdf", _write_pdf_from_file, html_path, build_dir / "report.pdf")
+    # The reviewer pages queue behind the PDF, so they take the other worker while it is
+    # laid out (the PDF is the longest stage and uses one core; during the notebooks both
+    # cores are the kernels').
+    for notebook in notebooks:
+        publisher.submit(f"reviewer_html:{notebook.name}", _render_reviewer_page, notebook)
     clock.run("publish_tables", lambda: sections.publish_tables(params, build_dir, ctx))
     waiting = time.perf_counter()
     seconds = publisher.wait()
@@ -641,8 +649,11 @@ def _run_locked(
     area_cache = workspace.path / "area"
     publisher: _Publisher | None = None
     try:
-        publisher = _Publisher(jobs)  # its workers start up while the inputs are prepared
         inputs = _prepare_inputs_isolated(params, area_cache, clock, quiet)
+        # Started once the inputs are ready, so that its workers' start-up does not compete
+        # with the validation and the kernel server's imports; they have the notebooks'
+        # time to get ready.
+        publisher = _Publisher(jobs)
     except BaseException:
         signals.hold()
         if publisher is not None:
@@ -685,9 +696,6 @@ def _run_locked(
                 runs, deps, max_parallel=jobs, registry=registry,
                 kernel_env=kernel_environment(area_cache), progress=progress,
                 estimates=_estimates(area_dir), kernel_server=kernel_server,
-                on_done=lambda job: publisher.submit(
-                    f"reviewer_html:{job.name}", _render_reviewer_page, job.output
-                ),
             )
         except NotebookFailed as exc:
             raise RunFailed(exc.message, exit_code=1) from None
