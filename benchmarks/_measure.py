@@ -18,13 +18,17 @@ class PeakRSS:
     summed with everything below it (``peak_per_child``: a batch worker with its kernels).
 
     RSS counts shared pages once per process, so the sum is an upper bound on what the
-    run really needed: the honest side to err on for a memory budget.
+    run really needed: the honest side to err on for a memory budget. Kernels forked from
+    the kernel server share its imported modules, which the sum counts in every kernel;
+    ``peak_pss`` is the peak of the summed proportional set size (each shared page divided
+    among the processes sharing it), which is what the run occupied.
     """
 
     def __init__(self, interval: float = 0.05, root: int | None = None):
         self.interval = interval
         self.root = psutil.Process(root or os.getpid())
         self.peak = 0
+        self.peak_pss = 0
         self.peak_per_process: dict[int, int] = {}
         self.peak_per_child: dict[int, int] = {}
         self._stop = threading.Event()
@@ -37,12 +41,20 @@ class PeakRSS:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             return None
 
+    @staticmethod
+    def _pss(proc: psutil.Process, rss: int) -> int:
+        try:
+            return proc.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, AttributeError):
+            return rss  # no PSS here (not Linux, or gone): count it whole
+
     def _sample(self) -> None:
         try:
             children = self.root.children()
         except psutil.NoSuchProcess:
             return
         total = self._rss(self.root) or 0
+        total_pss = self._pss(self.root, total)
         for child in children:
             try:
                 tree = [child, *child.children(recursive=True)]
@@ -54,10 +66,12 @@ class PeakRSS:
                 if rss is None:
                     continue
                 subtotal += rss
+                total_pss += self._pss(proc, rss)
                 self.peak_per_process[proc.pid] = max(self.peak_per_process.get(proc.pid, 0), rss)
             self.peak_per_child[child.pid] = max(self.peak_per_child.get(child.pid, 0), subtotal)
             total += subtotal
         self.peak = max(self.peak, total)
+        self.peak_pss = max(self.peak_pss, total_pss)
 
     def _run(self) -> None:
         while not self._stop.is_set():

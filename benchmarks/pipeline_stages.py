@@ -8,8 +8,11 @@ folders (nothing under outputs/ is touched):
 
 * with the notebooks side by side (``jobs`` = the cores available), printing wall seconds
   per stage and per notebook from the run's manifest, the run's duration, and the peak of
-  the summed resident memory of every process of the run (runner, input preparation,
-  kernels, publishing workers), sampled every 50 ms;
+  the summed memory of every process of the run (runner, input preparation, kernel server
+  and kernels, publishing workers), sampled every 50 ms: resident memory (RSS, which
+  counts pages the kernels share with the kernel server once in each) and proportional
+  set size (PSS, each shared page split among its sharers: what the run occupied). Each
+  run starts its own kernel server, as ``needs-assessment run`` does;
 * one notebook at a time (``jobs=1``), for the ratio serial / parallel.
 
 First it measures the fixed cost of a notebook, the price every chapter pays before doing
@@ -151,7 +154,12 @@ def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, floa
     return out
 
 
-def _run(params_path: Path, run_id: str, jobs: int | None) -> tuple[float, dict, int]:
+def _run(params_path: Path, run_id: str, jobs: int | None) -> tuple[float, dict, PeakRSS]:
+    from needs_assessment.execution import KernelServer
+
+    # Each run starts its own kernel server, as `needs-assessment run` does: one left from
+    # an earlier run in this process would hide its start-up.
+    KernelServer.stop()
     with PeakRSS() as rss:
         start = time.perf_counter()
         outcome = run_assessment(params_path, run_id=run_id, quiet=True, jobs=jobs)
@@ -159,10 +167,10 @@ def _run(params_path: Path, run_id: str, jobs: int | None) -> tuple[float, dict,
     manifest = json.loads(outcome.manifest.read_text())
     sizes = {name: (outcome.run_dir / name).stat().st_size for name in ("report.html", "report.pdf")}
     manifest["_sizes"] = sizes
-    return wall, manifest, rss.peak
+    return wall, manifest, rss
 
 
-def _print_area(label: str, wall: float, manifest: dict, peak: int, serial: float | None) -> None:
+def _print_area(label: str, wall: float, manifest: dict, memory: PeakRSS, serial: float | None) -> None:
     print(f"\n== {label}")
     print(f"{'stage':<40}{'seconds':>10}")
     for stage, seconds in manifest["stage_seconds"].items():
@@ -173,7 +181,8 @@ def _print_area(label: str, wall: float, manifest: dict, peak: int, serial: floa
     print(f"{'duration_seconds (manifest)':<40}{manifest['duration_seconds']:>10.2f}")
     print(f"{'wall seconds (this process)':<40}{wall:>10.2f}")
     print(f"{'notebooks at once':<40}{manifest.get('parallel_notebooks', '?'):>10}")
-    print(f"{'peak RSS, all processes':<40}{fmt_mb(peak):>10}")
+    print(f"{'peak RSS, all processes':<40}{fmt_mb(memory.peak):>10}")
+    print(f"{'peak PSS, all processes':<40}{fmt_mb(memory.peak_pss):>10}")
     for name, size in manifest["_sizes"].items():
         print(f"{name:<40}{fmt_mb(size):>10}")
     if serial is not None:
@@ -228,11 +237,11 @@ def main() -> int:
                 params, label = _national_params(tmp, Path(args.national_data)), "national-scale synthetic area"
             else:
                 parser.error(f"unknown area {area!r}")
-            wall, manifest, peak = _run(params, f"bench-{area}", None)
+            wall, manifest, memory = _run(params, f"bench-{area}", None)
             serial = None
             if not args.no_serial:
                 serial, _, _ = _run(params, f"bench-{area}-serial", 1)
-            _print_area(label, wall, manifest, peak, serial)
+            _print_area(label, wall, manifest, memory, serial)
     print(f"\nmachine after: {load_note()}")
     return 0
 
