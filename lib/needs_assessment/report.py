@@ -25,7 +25,7 @@ import datetime as dt
 import html
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -239,9 +239,12 @@ def build_report_html(
     run_dir: Path,
     front_sections: Sequence[SectionBuilder] = (),
     back_sections: Sequence[SectionBuilder] = (),
+    chapters: Mapping[Path, str] | None = None,
 ) -> str:
     """The complete report as one self-contained HTML document (no scripts, no links out
-    for assets: CSS inline and figures embedded as data URIs)."""
+    for assets: CSS inline and figures embedded as data URIs). ``chapters`` may hold some
+    notebooks' :func:`render_chapter` HTML already made (the runner makes each as its
+    notebook finishes); the others are rendered here."""
     from bs4 import BeautifulSoup
 
     parts = [title_page_html(ctx)]
@@ -249,8 +252,10 @@ def build_report_html(
         made = builder(run_dir)
         if made:
             parts.append(_section_html(made[0], made[1], _slug(made[0])))
+    chapters = chapters or {}
     for number, path in enumerate(notebooks, start=1):
-        parts.append(render_chapter(path, number))
+        made = chapters.get(Path(path))
+        parts.append(made if made is not None else render_chapter(path, number))
     for builder in back_sections:
         made = builder(run_dir)
         if made:

@@ -313,6 +313,12 @@ def _write_pdf_from_file(html_path: Path, pdf_path: Path) -> None:
     report_mod.write_pdf(html_path.read_text(encoding="utf-8"), pdf_path, base_url=html_path.parent)
 
 
+def _render_chapter(notebook_path: Path, number: int) -> str:
+    from needs_assessment import report as report_mod
+
+    return report_mod.render_chapter(notebook_path, number)
+
+
 def _render_reviewer_page(notebook_path: Path) -> None:
     from needs_assessment import report as report_mod
 
@@ -370,6 +376,10 @@ class _Publisher:
     def submit(self, stage: str, func: Callable[..., Any], *args: Any) -> None:
         self.futures[stage] = self.pool.submit(_timed, func, *args)
 
+    def make(self, func: Callable[..., Any], *args: Any) -> Future:
+        """``func(*args)`` in a worker; its value, not its seconds, in the future."""
+        return self.pool.submit(func, *args)
+
     def wait(self, prefix: str | None = None) -> dict[str, float]:
         """Seconds of each finished stage (all, or those whose name starts with ``prefix``);
         the first error propagates."""
@@ -401,9 +411,11 @@ def _publish(
     started: dt.datetime,
     clock: _StageClock,
     publisher: _Publisher,
+    chapters: dict[Path, Future] | None = None,
 ) -> None:
     """Results, report HTML, then the PDF and the reviewer pages in workers while the
-    tables are written."""
+    tables are written. ``chapters``: each notebook's chapter HTML, being made in a
+    worker since that notebook finished."""
     from needs_assessment import report as report_mod
     from needs_assessment import sections
 
@@ -418,6 +430,7 @@ def _publish(
             run_dir=build_dir,
             front_sections=sections.front_sections(params),
             back_sections=sections.back_sections(params),
+            chapters={path: future.result() for path, future in (chapters or {}).items()},
         ),
     )
     html_path = build_dir / "report.html"
@@ -690,12 +703,21 @@ def _run_locked(
             for name in params.notebooks
         ]
         progress = Progress(params.notebooks, enabled=not quiet)
+        # Each chapter's report HTML is made in a publishing worker as its notebook
+        # finishes, not all at the end where the PDF waits for them.
+        chapters: dict[Path, Future] = {}
+        numbers = {name: number for number, name in enumerate(params.notebooks, start=1)}
+
+        def chapter_done(job: NotebookRun) -> None:
+            chapters[job.output] = publisher.make(_render_chapter, job.output, numbers[job.name])
+
         start = time.perf_counter()
         try:
             notebook_seconds = run_notebooks(
                 runs, deps, max_parallel=jobs, registry=registry,
                 kernel_env=kernel_environment(area_cache), progress=progress,
                 estimates=_estimates(area_dir), kernel_server=kernel_server,
+                on_done=chapter_done,
             )
         except NotebookFailed as exc:
             raise RunFailed(exc.message, exit_code=1) from None
@@ -712,7 +734,7 @@ def _run_locked(
                 exit_code=3,
             )
         _say("Publishing report ...", quiet)
-        _publish(params, build_dir, run_id, started, clock, publisher)
+        _publish(params, build_dir, run_id, started, clock, publisher, chapters)
         publisher.close()
         _write_manifest(
             build_dir / "manifest.json",
