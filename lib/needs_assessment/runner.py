@@ -389,17 +389,17 @@ class _Publisher:
                 seconds[stage] = future.result()
         return seconds
 
-    def worker_pids(self) -> list[int]:
-        processes = getattr(self.pool, "_processes", None) or {}
-        return [int(pid) for pid in processes]
-
     def close(self, *, abort: bool = False) -> None:
         if abort:
-            from needs_assessment.execution import kill_process_trees
-
-            pids = self.worker_pids()
+            # Killed and reaped through multiprocessing's own process objects: had anything
+            # else reaped them (psutil did), multiprocessing could never see them exit and
+            # the pool's manager thread would wait for them forever at interpreter exit.
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
-            kill_process_trees(pids, grace_seconds=1.0)
+            for process in processes:
+                process.kill()
+            for process in processes:
+                process.join(timeout=5)
         else:
             self.pool.shutdown(wait=True)
 
@@ -556,8 +556,20 @@ def _estimates(area_dir: Path) -> dict[str, float]:
 
 def _warm_matplotlib_cache() -> None:
     """Build matplotlib's font cache once, before kernels start side by side, so a fresh
-    machine does not build it once per kernel at the same time."""
+    machine does not build it once per kernel at the same time (the kernel server, when
+    there is one, builds it as it imports matplotlib, before it forks any kernel)."""
     import matplotlib.font_manager  # noqa: F401
+
+
+def _import_for_notebooks(kernel_server: Any) -> None:
+    """What the runner needs to execute notebooks, imported in a thread while it waits for
+    the inputs to be validated in another process (otherwise 0.5-1 s between the
+    validation and the first notebook)."""
+    from needs_assessment import execution, results  # noqa: F401
+
+    execution.papermill_engine()  # imports papermill, nbclient, jupyter_client
+    if kernel_server is None:
+        _warm_matplotlib_cache()
 
 
 def run_assessment(
@@ -661,6 +673,8 @@ def _run_locked(
     workspace = PrivateWorkspace.create(f"{params.area.slug}-{started:%Y%m%d-%H%M%S}")
     area_cache = workspace.path / "area"
     publisher: _Publisher | None = None
+    importing = threading.Thread(target=_import_for_notebooks, args=(kernel_server,), daemon=True)
+    importing.start()
     try:
         inputs = _prepare_inputs_isolated(params, area_cache, clock, quiet)
         # Started once the inputs are ready, so that its workers' start-up does not compete
@@ -692,7 +706,7 @@ def _run_locked(
             f"{params.source_file}\n" + yaml.safe_dump(settings, sort_keys=False),
             encoding="utf-8",
         )
-        _warm_matplotlib_cache()
+        importing.join()
         _record_inputs(build_dir, inputs)
 
         out_dir = build_dir / "notebooks"
