@@ -654,6 +654,10 @@ def _run_locked(
         remove_stale_workspaces,
     )
 
+    # Started first, so it imports the chapters' libraries while the run gets ready and the
+    # inputs are validated (see execution.KernelServer); a later run in this process
+    # reuses it.
+    kernel_server = KernelServer.start()
     leftovers = remove_stale_builds(area_dir) + remove_stale_workspaces()
     if leftovers:
         _say(
@@ -667,9 +671,6 @@ def _run_locked(
         raise ParamsError(f"Invalid params in {params.source_file}:\n  {exc}") from None
 
     ensure_kernel(params.kernel_name)
-    # Started first, so it imports the chapters' libraries on the core left idle while the
-    # inputs are validated (see execution.KernelServer).
-    kernel_server = KernelServer.start()
     workspace = PrivateWorkspace.create(f"{params.area.slug}-{started:%Y%m%d-%H%M%S}")
     area_cache = workspace.path / "area"
     publisher: _Publisher | None = None
