@@ -203,7 +203,7 @@ def _number_axis(ax) -> None:
 def _label_points(ax, items) -> None:
     """Label points, trying a few offsets so labels do not overlap each other."""
     fig = ax.figure
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # lays the figure out (as a draw would) without rasterising it
     renderer = fig.canvas.get_renderer()
     placed = []
     offsets = ((6, 4, "left"), (6, -12, "left"), (-6, 4, "right"), (-6, -12, "right"),
