@@ -240,7 +240,8 @@ def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageCl
         summary = _prepare_inputs_child(params, cache_dir, quiet)
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_exit_with_parent) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             summary = pool.submit(_prepare_inputs_child, params, cache_dir, quiet).result()
     clock.seconds.update(summary.get("seconds", {}))
     if summary.get("params_error"):
@@ -325,12 +326,14 @@ def _render_reviewer_page(notebook_path: Path) -> None:
     report_mod.render_reviewer_html(notebook_path, notebook_path.with_suffix(".html"))
 
 
-def _exit_with_parent() -> None:
-    """Worker initialiser: end this worker when the process that made it is gone.
+def _exit_with_parent(parent: int) -> None:
+    """Worker initialiser: end this worker when the process that made it (``parent``, the
+    run's pid, passed in) is gone.
 
     A run killed with SIGKILL cannot clean up; its kernels notice by themselves
-    (ipykernel polls its parent) and so do these workers, so nothing is left running."""
-    parent = os.getppid()
+    (ipykernel polls its parent) and so do these workers, so nothing is left running. The
+    parent is named by the run rather than read here: a worker still starting when the run
+    was killed would otherwise take its new parent (init) for the run, and wait forever."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -367,7 +370,8 @@ class _Publisher:
         else:
             context = multiprocessing.get_context("spawn")
             self.pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_exit_with_parent
+                max_workers=workers, mp_context=context, initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
         self.futures: dict[str, Future] = {}
         for _ in range(workers):  # one each: a pool starts a worker per task waiting
