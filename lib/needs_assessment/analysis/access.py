@@ -623,7 +623,8 @@ def small_area_treatment(
 ) -> pd.DataFrame:
     """Adults (18+) in treatment during ``year`` and adult residents, by small area, with
     the small area's national deprivation decile. Returns ``small_area_code,
-    in_treatment, adults, imd_decile``; people without a small area are not counted."""
+    in_treatment, adults, imd_decile``; people without a small area are not counted.
+    ``population`` needs only ``small_area_code``, ``year``, ``age`` and ``age_band``."""
     people = in_treatment(episodes, year, adults=True)
     counts = people["small_area_code"].dropna().astype(str).value_counts()
     pop = population_in_ages(population, years=[year], min_age=18, by=["small_area_code"])

@@ -141,20 +141,25 @@ def population_in_ages(
     several years are given), optionally by area (``level``) and other columns.
 
     Uses single years of age when the population has them, else whole 5-year bands (and
-    then requires the age limits to fall on band edges, raising otherwise).
+    then requires the age limits to fall on band edges, raising otherwise). Every age
+    (``min_age`` 0, no ``max_age``) reads no age column, so the population may then be
+    one already summed over ages (:meth:`~needs_assessment.data.AreaData.population_by`).
     """
     in_years = population["year"].isin(list(years))
     if not in_years.any():
         raise ValueError(f"population: no rows for years {sorted(set(years))}")
-    age = population["age"]
-    if not age[in_years].isna().any():
+    needed = list(dict.fromkeys([*(["small_area_code"] if level is not None else []), *by, "population"]))
+    every_age = min_age <= 0 and max_age is None
+    age = None if every_age else population["age"]
+    if every_age:  # every row of the years, whether ages are single years or bands
+        pop = population.loc[in_years, needed]
+    elif not age[in_years].isna().any():
         # One selection of the rows and columns needed: at national scale the population
         # has 18 million rows, and copying all of them to filter twice doubled the memory.
         keep = in_years & (age >= min_age)
         if max_age is not None:
             keep &= age <= max_age
-        needed = [*(["small_area_code"] if level is not None else []), *by, "population"]
-        pop = population.loc[keep.fillna(False).astype(bool), list(dict.fromkeys(needed))]
+        pop = population.loc[keep.fillna(False).astype(bool), needed]
     else:
         pop = population.loc[in_years]
         lower = pop["age_band"].str.extract(r"^(\d+)")[0].astype(int)
