@@ -267,6 +267,24 @@ def _release_memory() -> None:
         trim(0)
 
 
+def _release_after_cell(result: Any = None) -> None:
+    _release_memory()
+
+
+def _release_memory_after_each_cell() -> None:
+    """In a notebook kernel, give freed memory back after every cell. Two kernels run side
+    by side and a run's memory is what all its processes hold: without this a kernel kept
+    the high-water mark of every cell it had run (the allocators hold freed memory for
+    later, and large arrays are fresh allocations that cannot reuse it)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the workbook
+        return
+    shell = get_ipython()
+    if shell is not None and _release_after_cell not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _release_after_cell)
+
+
 def _read_frame(path: Path, kind: str) -> Any:
     if kind == "geo":
         import geopandas
@@ -327,6 +345,15 @@ def _code_ranges(source, columns: list[str]) -> dict[str, tuple[int, int]] | Non
         high = max((hi for _, hi in bounds), default=0)
         ranges[name] = (high - low + 2, low)
     return ranges
+
+
+def _read_columns(path: Path, columns: list[str]) -> Any:
+    """``columns`` of a cached frame, the others left unread."""
+    import pandas as pd
+
+    frame = pd.read_parquet(path, columns=columns)
+    _release_memory()
+    return frame
 
 
 def _population_view(path: Path, columns: list[str], years) -> Any:
@@ -523,7 +550,7 @@ class _Deferred:
 
 @functools.cache
 def _lazy_area_class():
-    from needs_assessment.data.area_data import DATASETS, AreaData, _view_columns
+    from needs_assessment.data.area_data import DATASETS, AreaData, _kept_columns, _view_columns
 
     class CachedAreaData(AreaData):
         """An :class:`AreaData` whose datasets are read from the private cache when a
@@ -534,9 +561,22 @@ def _lazy_area_class():
         def __getattribute__(self, name):
             value = object.__getattribute__(self, name)
             if type(value) is _Deferred:
-                value = value.read()
+                deferred, value = value, value.read()
                 object.__setattr__(self, name, value)
+                object.__getattribute__(self, "__dict__").setdefault("_read", {})[name] = deferred
             return value
+
+        def unload(self, *names: str) -> None:
+            """Let go of datasets read from the cache (read again if used after), and give
+            the memory they and anything else let go of held back to the system."""
+            import gc
+
+            read = object.__getattribute__(self, "__dict__").get("_read", {})
+            for name in names:
+                if name in read:
+                    object.__setattr__(self, name, read.pop(name))
+            gc.collect()  # charts are cycles of objects: freed only by the collector
+            _release_memory()
 
         def population_by(self, columns, *, years=None):
             """As :meth:`AreaData.population_by`, read from the cache without holding the
@@ -548,6 +588,18 @@ def _lazy_area_class():
                 if view is not None:
                     return view
             return super().population_by(columns, years=years)
+
+        def _only_columns(self, name, columns):
+            value = object.__getattribute__(self, name)
+            if type(value) is not _Deferred or value.path.suffix != ".parquet":
+                value = getattr(self, name)
+                return value[_kept_columns(name, value.columns, columns)]
+            columns = _kept_columns(name, _parquet_columns(value.path), columns)
+            return _Deferred(functools.partial(_read_columns, value.path, columns), value.path)
+
+        def _replaced(self, changes):
+            fields = {f: object.__getattribute__(self, f) for f in self.__dataclass_fields__}
+            return type(self)(**(fields | changes))  # datasets not read yet stay unread
 
         def __repr__(self) -> str:
             """As :class:`AreaData` says it, without reading a dataset not read yet."""
@@ -596,6 +648,7 @@ def load_area_cache(folder: Path, *, lazy: bool = True) -> Any:
         if kwargs.get(name) is None and name in kwargs:
             kwargs[name] = {}
     if lazy:
+        _release_memory_after_each_cell()
         return _lazy_area_class()(**kwargs)
     for name, value in kwargs.items():
         if type(value) is _Deferred:

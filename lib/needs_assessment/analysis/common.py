@@ -24,6 +24,7 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 
 __all__ = [
     "ALCOHOL_GROUPS",
+    "EPISODE_COLUMNS",
     "OCU_GROUPS",
     "PLACES_SHOWN",
     "PLACE_ROW_LIMIT",
@@ -37,6 +38,15 @@ __all__ = [
     "sum_by_area",
     "year_bounds",
 ]
+
+#: The treatment-episode columns the chapters read, except People (which also reads the
+#: protected characteristics and circumstances): a chapter holding only these
+#: (``AreaData.with_columns``) holds less than half of a national-scale extract.
+EPISODE_COLUMNS = (
+    "episode_id", "client_id", "referral_date", "triage_date", "discharge_date",
+    "discharge_reason", "substance_group", "referral_source", "age", "sex", "small_area_code",
+    "young_person", "prison_release_date",
+)
 
 OCU_GROUPS = ("opiate_and_crack", "opiate_only", "crack_only")
 NON_OPIATE_GROUPS = ("non_opiate_only", "non_opiate_and_alcohol")
@@ -88,11 +98,14 @@ def in_treatment(
         mask &= episodes["young_person"].astype(bool) | (episodes["age"] < 18)
     if groups is not None:
         mask &= episodes["substance_group"].isin(list(groups))
-    selected = episodes.loc[mask]
-    latest = selected.sort_values(["client_id", "triage_date", "episode_id"]).drop_duplicates(
-        "client_id", keep="last"
-    )
-    return latest.reset_index(drop=True)
+    # The order is worked out on the three sort columns alone and the rows taken once: the
+    # selection, its sort and the de-duplication each copied every column before.
+    positions = np.flatnonzero(mask.to_numpy(dtype=bool))
+    keys = episodes[["client_id", "triage_date", "episode_id"]].take(positions)
+    keys.index = positions
+    ordered = keys.sort_values(["client_id", "triage_date", "episode_id"])
+    latest = ordered.index[~ordered["client_id"].duplicated(keep="last").to_numpy()]
+    return episodes.take(latest).reset_index(drop=True)
 
 
 def new_presentations(

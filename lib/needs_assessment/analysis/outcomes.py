@@ -68,6 +68,7 @@ import pandas as pd
 from needs_assessment import stats
 from needs_assessment.analysis.common import (
     BROAD_SUBSTANCE,
+    EPISODE_COLUMNS,
     crime_coverage_problem,
     in_treatment,
     population_in_ages,
@@ -76,6 +77,7 @@ from needs_assessment.analysis.comparators import latest_period, period_key, who
 from needs_assessment.framework import OUTCOMES
 
 __all__ = [
+    "EPISODE_COLUMNS",  # the treatment-episode columns this chapter reads
     "COMPLETION_GROUPS",
     "CONTINUITY_DAYS",
     "DRUGS_CRIME_TYPE",

@@ -41,6 +41,7 @@ import pandas as pd
 
 from needs_assessment import stats
 from needs_assessment.analysis.common import (
+    EPISODE_COLUMNS,
     OCU_GROUPS,
     attach_area,
     crime_coverage_problem,
@@ -54,6 +55,7 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 from needs_assessment.sdc import TableSpec
 
 __all__ = [
+    "EPISODE_COLUMNS",  # the treatment-episode columns this chapter reads
     "ADMISSION_CONDITIONS",
     "ADULT_POPULATION",
     "BANDED_POPULATION",

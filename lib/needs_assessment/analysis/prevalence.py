@@ -34,6 +34,7 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.analysis.common import EPISODE_COLUMNS as COMMON_EPISODE_COLUMNS
 from needs_assessment.prevalence import capture_recapture as cr
 from needs_assessment.prevalence import (
     mse_estimate,
@@ -44,6 +45,7 @@ from needs_assessment.prevalence import (
 from needs_assessment.prevalence.capture_recapture import MSEError, MSEEstimate, MSEResult
 
 __all__ = [
+    "EPISODE_COLUMNS",
     "OCU_AGE_GROUPS",
     "PrevalenceResult",
     "alcohol_dependence_estimate",
@@ -58,6 +60,10 @@ __all__ = [
     "sensitivity_sentence",
     "unmet_need_table",
 ]
+
+#: The treatment-episode columns this chapter reads (``AreaData.with_columns``): the
+#: shared ones and ethnicity, which the capture-recapture records carry.
+EPISODE_COLUMNS = (*COMMON_EPISODE_COLUMNS, "ethnicity")
 
 Basis = Literal["averaged", "selected"]
 

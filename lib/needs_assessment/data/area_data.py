@@ -8,7 +8,7 @@ contract library (pandera).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,16 @@ def _view_columns(population_columns: Iterable[str], columns: Sequence[str], yea
     if missing:
         raise ValueError(f"population_by: the population has no column {', '.join(missing)}")
     return columns
+
+
+def _kept_columns(name: str, present: Iterable[str], columns: Sequence[str]) -> list[str]:
+    """``columns`` in the dataset's own order, refusing any it does not have."""
+    present = list(present)
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValueError(f"with_columns: {name} has no column {', '.join(missing)}")
+    wanted = set(columns)
+    return [c for c in present if c in wanted]
 
 
 def sum_population(
@@ -125,6 +135,34 @@ class AreaData:
         if self.population is None:
             return None
         return sum_population(self.population, columns, years=years)
+
+    def with_columns(self, **datasets: Sequence[str]) -> AreaData:
+        """This area with only the named columns of each dataset given, e.g.
+        ``area.with_columns(treatment_episodes=EPISODE_COLUMNS)``.
+
+        A chapter that reads a few of a large extract's columns then holds only those, and
+        so does every copy it makes of the records (a national-scale extract has 300,000
+        episodes). Columns keep the dataset's order; asking for a column the dataset does
+        not have is an error. Datasets not supplied stay ``None``."""
+        changes = {}
+        for name, columns in datasets.items():
+            if name not in DATASETS or name == "linkable_lists":
+                raise KeyError(f"with_columns: {name!r} is not a table dataset")
+            if self.has(name):
+                changes[name] = self._only_columns(name, list(columns))
+        return self._replaced(changes)
+
+    def unload(self, *names: str) -> None:
+        """Let go of datasets a chapter has finished with. An area read from the run's
+        private cache drops them (and reads them again if they are used after); an area
+        loaded in memory (a notebook run by hand) keeps them."""
+
+    def _only_columns(self, name: str, columns: list[str]) -> Any:
+        frame = getattr(self, name)
+        return frame[_kept_columns(name, frame.columns, columns)]
+
+    def _replaced(self, changes: dict[str, Any]) -> AreaData:
+        return replace(self, **changes)
 
     @property
     def small_area_codes(self) -> pd.Index:
