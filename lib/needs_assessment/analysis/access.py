@@ -259,7 +259,7 @@ def difference_tests(
     rows = []
     for bd in breakdowns:
         keep = ~records[bd.column].isin(list(exclude)) & records[bd.column].notna()
-        sub = records.loc[keep]
+        sub = records.loc[keep, [flag, bd.column]]
         g = sub[flag].astype(bool).groupby(sub[bd.column].astype(str), observed=True)
         table = pd.DataFrame({"events": g.sum(), "n": g.size()})
         table = table.loc[table["n"] > 0]
@@ -367,7 +367,7 @@ def referral_routes_by(
 def waiting_times(records: pd.DataFrame, *, threshold_days: int = 21) -> pd.DataFrame:
     """Add ``wait_days`` (referral to triage) and ``waited_over`` (> ``threshold_days``)
     to triaged records; records without a triage date are dropped."""
-    out = records.loc[records["triage_date"].notna()].copy()
+    out = records.loc[records["triage_date"].notna()]  # a new frame already: no second copy
     out["wait_days"] = (out["triage_date"] - out["referral_date"]).dt.days.astype(int)
     if (out["wait_days"] < 0).any():
         raise ValueError("triage before referral in some records")
@@ -457,7 +457,7 @@ def prison_referral_engagement(
     referred, so it overstates continuity of care."""
     years = list(years)
     ep = episodes.loc[episodes["prison_release_date"].notna()
-                      & episodes["prison_release_date"].dt.year.isin(years)].copy()
+                      & episodes["prison_release_date"].dt.year.isin(years)]
     gap = (ep["triage_date"] - ep["prison_release_date"]).dt.days
     ep["engaged"] = gap.between(0, window_days).fillna(False).astype(bool)
     return ep
@@ -623,7 +623,8 @@ def small_area_treatment(
 ) -> pd.DataFrame:
     """Adults (18+) in treatment during ``year`` and adult residents, by small area, with
     the small area's national deprivation decile. Returns ``small_area_code,
-    in_treatment, adults, imd_decile``; people without a small area are not counted."""
+    in_treatment, adults, imd_decile``; people without a small area are not counted.
+    ``population`` needs only ``small_area_code``, ``year``, ``age`` and ``age_band``."""
     people = in_treatment(episodes, year, adults=True)
     counts = people["small_area_code"].dropna().astype(str).value_counts()
     pop = population_in_ages(population, years=[year], min_age=18, by=["small_area_code"])
@@ -716,7 +717,7 @@ def early_dropout(
     more than ``days`` after triage), ``unplanned_early`` (dropped out, declined or
     withdrawn by the provider within ``days``) and ``assessable`` (triage at least
     ``days`` before ``follow_up_end``, so the whole window was observed)."""
-    out = records.loc[records["triage_date"].notna()].copy()
+    out = records.loc[records["triage_date"].notna()]  # a new frame already: no second copy
     span = (out["discharge_date"] - out["triage_date"]).dt.days
     within = out["discharge_date"].notna() & (span <= days)
     reason = out["discharge_reason"].astype("string")
@@ -734,6 +735,31 @@ def early_dropout(
 #: per-record design (at national scale 216,000 records x 315 parameters: 6.7 GB at peak
 #: and 90 s of CPU), while there are at most a few thousand distinct patterns.
 PER_RECORD_DESIGN_LIMIT = 5_000_000
+
+
+def _binomial():
+    """statsmodels' binomial family, collecting unreachable objects at each IRLS iteration.
+
+    Each iteration of statsmodels' IRLS keeps its weighted copy of the design until
+    Python's cycle collector runs, because the ``Bunch`` that holds it refers to itself;
+    the collector seldom runs inside the loop, so at national scale five copies of a 40 MB
+    design were held at once. Collecting as each iteration starts and ends keeps one; the
+    arithmetic is untouched.
+    """
+    import gc
+
+    import statsmodels.api as sm
+
+    class CollectingBinomial(sm.families.Binomial):
+        def weights(self, mu):  # as an iteration starts
+            gc.collect()
+            return super().weights(mu)
+
+        def deviance(self, *args, **kwargs):  # as it ends
+            gc.collect()
+            return super().deviance(*args, **kwargs)
+
+    return CollectingBinomial()
 
 
 def dropout_model(
@@ -791,7 +817,7 @@ def dropout_model(
         X = [pd.Series(1.0, index=data.index, name="const")]
         X += [(values[label] == level).astype(float).rename(f"{label}={level}")
               for label, level in terms]
-        fit = sm.GLM(y.astype(float), pd.concat(X, axis=1), family=sm.families.Binomial()).fit()
+        fit = sm.GLM(y.astype(float), pd.concat(X, axis=1), family=_binomial()).fit()
         fitted_on = "records"
     else:
         patterns = (pd.DataFrame(values).assign(_events=y.astype("int64").to_numpy())
@@ -803,8 +829,9 @@ def dropout_model(
         events = patterns["sum"].to_numpy(dtype=float)
         # two-column response: events and non-events out of each pattern's people
         endog = np.column_stack([events, patterns["size"].to_numpy(dtype=float) - events])
-        fit = sm.GLM(endog, X, family=sm.families.Binomial()).fit()
-        fitted_on = f"{len(patterns):,} covariate patterns"
+        del patterns
+        fit = sm.GLM(endog, X, family=_binomial()).fit()
+        fitted_on = f"{len(endog):,} covariate patterns"
     ci = fit.conf_int(alpha=1 - confidence)
     rows = []
     for label, col in covariates.items():

@@ -24,6 +24,7 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 
 __all__ = [
     "ALCOHOL_GROUPS",
+    "EPISODE_COLUMNS",
     "OCU_GROUPS",
     "PLACES_SHOWN",
     "PLACE_ROW_LIMIT",
@@ -37,6 +38,15 @@ __all__ = [
     "sum_by_area",
     "year_bounds",
 ]
+
+#: The treatment-episode columns the chapters read, except People (which also reads the
+#: protected characteristics and circumstances): a chapter holding only these
+#: (``AreaData.with_columns``) holds less than half of a national-scale extract.
+EPISODE_COLUMNS = (
+    "episode_id", "client_id", "referral_date", "triage_date", "discharge_date",
+    "discharge_reason", "substance_group", "referral_source", "age", "sex", "small_area_code",
+    "young_person", "prison_release_date",
+)
 
 OCU_GROUPS = ("opiate_and_crack", "opiate_only", "crack_only")
 NON_OPIATE_GROUPS = ("non_opiate_only", "non_opiate_and_alcohol")
@@ -88,11 +98,14 @@ def in_treatment(
         mask &= episodes["young_person"].astype(bool) | (episodes["age"] < 18)
     if groups is not None:
         mask &= episodes["substance_group"].isin(list(groups))
-    selected = episodes.loc[mask]
-    latest = selected.sort_values(["client_id", "triage_date", "episode_id"]).drop_duplicates(
-        "client_id", keep="last"
-    )
-    return latest.reset_index(drop=True)
+    # The order is worked out on the three sort columns alone and the rows taken once: the
+    # selection, its sort and the de-duplication each copied every column before.
+    positions = np.flatnonzero(mask.to_numpy(dtype=bool))
+    keys = episodes[["client_id", "triage_date", "episode_id"]].take(positions)
+    keys.index = positions
+    ordered = keys.sort_values(["client_id", "triage_date", "episode_id"])
+    latest = ordered.index[~ordered["client_id"].duplicated(keep="last").to_numpy()]
+    return episodes.take(latest).reset_index(drop=True)
 
 
 def new_presentations(
@@ -141,20 +154,25 @@ def population_in_ages(
     several years are given), optionally by area (``level``) and other columns.
 
     Uses single years of age when the population has them, else whole 5-year bands (and
-    then requires the age limits to fall on band edges, raising otherwise).
+    then requires the age limits to fall on band edges, raising otherwise). Every age
+    (``min_age`` 0, no ``max_age``) reads no age column, so the population may then be
+    one already summed over ages (:meth:`~needs_assessment.data.AreaData.population_by`).
     """
     in_years = population["year"].isin(list(years))
     if not in_years.any():
         raise ValueError(f"population: no rows for years {sorted(set(years))}")
-    age = population["age"]
-    if not age[in_years].isna().any():
+    needed = list(dict.fromkeys([*(["small_area_code"] if level is not None else []), *by, "population"]))
+    every_age = min_age <= 0 and max_age is None
+    age = None if every_age else population["age"]
+    if every_age:  # every row of the years, whether ages are single years or bands
+        pop = population.loc[in_years, needed]
+    elif not age[in_years].isna().any():
         # One selection of the rows and columns needed: at national scale the population
         # has 18 million rows, and copying all of them to filter twice doubled the memory.
         keep = in_years & (age >= min_age)
         if max_age is not None:
             keep &= age <= max_age
-        needed = [*(["small_area_code"] if level is not None else []), *by, "population"]
-        pop = population.loc[keep.fillna(False).astype(bool), list(dict.fromkeys(needed))]
+        pop = population.loc[keep.fillna(False).astype(bool), needed]
     else:
         pop = population.loc[in_years]
         lower = pop["age_band"].str.extract(r"^(\d+)")[0].astype(int)

@@ -68,6 +68,7 @@ import pandas as pd
 from needs_assessment import stats
 from needs_assessment.analysis.common import (
     BROAD_SUBSTANCE,
+    EPISODE_COLUMNS,
     crime_coverage_problem,
     in_treatment,
     population_in_ages,
@@ -76,6 +77,7 @@ from needs_assessment.analysis.comparators import latest_period, period_key, who
 from needs_assessment.framework import OUTCOMES
 
 __all__ = [
+    "EPISODE_COLUMNS",  # the treatment-episode columns this chapter reads
     "COMPLETION_GROUPS",
     "CONTINUITY_DAYS",
     "DRUGS_CRIME_TYPE",
@@ -437,6 +439,10 @@ def source_kind_for(params: Any, spec: MetricSpec) -> str:
 
 
 # ============================================================================ population
+#: The population columns the series read: :meth:`AreaData.population_by` sums over the rest.
+POPULATION_COLUMNS = ("year", "age", "age_band")
+
+
 def _population_by_year_band(population: pd.DataFrame) -> pd.DataFrame:
     pop = population.groupby(["year", "age_band"], observed=True, as_index=False)["population"].sum()
     pop["year"] = pop["year"].astype(int)
@@ -1373,12 +1379,16 @@ def build_dashboard(
     trend_src: dict[str, pd.DataFrame] = {}
     secondary: dict[str, pd.DataFrame] = {}
     dash = Dashboard(results={}, absent=absent)
+    # Every series here is for the whole area: residents by year and age, summed over small
+    # areas and sex, give the same sums as the whole population, which at national scale is
+    # 18 million rows.
+    population = area.population_by(POPULATION_COLUMNS)
     for name, builder in (("deaths", deaths_series), ("admissions", admissions_series)):
         frame = getattr(area, name)
         if frame is None:
             absent[name] = ABSENT_TEXT[name]
             continue
-        for key, parts in builder(frame, area.population, confidence=confidence).items():
+        for key, parts in builder(frame, population, confidence=confidence).items():
             series[key] = parts["headline"]
             trend_src[key] = parts["annual"]
             if parts["headline"] is not parts["annual"]:
@@ -1401,7 +1411,7 @@ def build_dashboard(
             "neighbourhood_crime_rate": set(NEIGHBOURHOOD_CRIME_TYPES),
             "weapons_possession_rate": {WEAPONS_CRIME_TYPE},
         }
-        built = crime_series(area.crime, area.population, confidence=confidence, min_count=min_count)
+        built = crime_series(area.crime, population, confidence=confidence, min_count=min_count)
         series.update({k: v for k, v in built.items() if wanted.get(k, set()) <= present})
         lacking = sorted({t for k, types in wanted.items() for t in types if t not in present})
         if lacking:
@@ -1423,7 +1433,7 @@ def build_dashboard(
         follow = latest_follow_up_year(extract)
         comp_years = [y for y in years if y <= follow]
         dash.extract, dash.completion_year, dash.treatment_years = extract, follow, years
-        series.update(treatment_series(episodes, area.population, years=years,
+        series.update(treatment_series(episodes, population, years=years,
                                        completion_years=comp_years, confidence=confidence))
         dash.by_group = treatment_by_group(episodes, years)
         dash.completions = successful_completions(episodes, comp_years, confidence=confidence)

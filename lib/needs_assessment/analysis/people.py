@@ -181,7 +181,8 @@ def representation_by_age(
     people: pd.DataFrame, population: pd.DataFrame, year: int, *, confidence: float = 0.95
 ) -> pd.DataFrame:
     """Adults in treatment per 100,000 residents by age group and by sex, with intervals,
-    each compared with the rate for all adults."""
+    each compared with the rate for all adults. ``population`` needs only ``year``,
+    ``sex``, ``age`` and ``age_band``."""
     rows = []
     all_pop = int(population_in_ages(population, years=[year], min_age=18)["population"].iloc[0])
     overall = stats.crude_rate(len(people), all_pop, confidence=confidence).iloc[0]

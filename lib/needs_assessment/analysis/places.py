@@ -41,6 +41,7 @@ import pandas as pd
 
 from needs_assessment import stats
 from needs_assessment.analysis.common import (
+    EPISODE_COLUMNS,
     OCU_GROUPS,
     attach_area,
     crime_coverage_problem,
@@ -54,12 +55,16 @@ from needs_assessment.analysis.profile import LEVEL_COLUMNS
 from needs_assessment.sdc import TableSpec
 
 __all__ = [
+    "EPISODE_COLUMNS",  # the treatment-episode columns this chapter reads
     "ADMISSION_CONDITIONS",
+    "ADULT_POPULATION",
+    "BANDED_POPULATION",
     "DEATH_CAUSES",
     "MEASURES",
     "NOT_KNOWN",
     "QUANTILE_SYSTEMS",
     "RATIO_COLUMN",
+    "RESIDENT_POPULATION",
     "TREATMENT_GROUPS",
     "TREATMENT_GROUP_LABELS",
     "Gradient",
@@ -277,6 +282,14 @@ def absent_messages(area: Any, years: Sequence[int] | None = None) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- utilities
+#: The population columns each rate reads; pass ``area.population_by(<these>, years=...)``
+#: (summed over the other columns) rather than the whole population: treatment rates
+#: (adults, by age), standardised rates (by ESP age band) and drug offence rates (every age).
+ADULT_POPULATION = ("year", "small_area_code", "age", "age_band")
+BANDED_POPULATION = ("year", "small_area_code", "age_band")
+RESIDENT_POPULATION = ("year", "small_area_code")
+
+
 def _sub_areas(geography: pd.DataFrame, level: str) -> pd.DataFrame:
     code, name = LEVEL_COLUMNS[level]
     return (
@@ -350,6 +363,7 @@ def treatment_rates(episodes: pd.DataFrame | None, population: pd.DataFrame | No
     ``group, group_label, row, area_code, area_name, count, population, value, lower,
     upper, note, benchmark, comparison``; ``row`` is 'sub_area', 'not_known' or 'total'.
     The benchmark of a sub-area is the rate among residents with a known address.
+    ``population`` needs only the columns :data:`ADULT_POPULATION` of the final year.
     """
     if episodes is None or population is None:
         return None
@@ -483,6 +497,7 @@ def standardised_rates(events: pd.DataFrame | None, population: pd.DataFrame | N
     the funnel plot. Returns one row per code x (sub-areas, whole area): ``measure,
     measure_label, row, area_code, area_name, count, population, value, lower, upper,
     note, benchmark, comparison, expected, ratio, ratio_lower, ratio_upper, funnel``.
+    ``population`` needs only the columns :data:`BANDED_POPULATION` of ``ctx.years``.
     """
     if events is None or population is None:
         return None
@@ -557,7 +572,8 @@ def drug_offence_rates(crime: pd.DataFrame | None, population: pd.DataFrame | No
     by sub-area and the whole area. Rows flagged ``in_area = False`` are left out.
 
     Returns ``row, area_code, area_name, count, population, value, lower, upper, note,
-    benchmark, comparison, funnel`` (None when crime or population is absent)."""
+    benchmark, comparison, funnel`` (None when crime or population is absent).
+    ``population`` needs only the columns :data:`RESIDENT_POPULATION` of ``ctx.years``."""
     if crime is None or population is None:
         return None
     subs = _sub_areas(geography, ctx.level)
@@ -780,14 +796,18 @@ class _MeasureInput:
 def _gradient_inputs(area: Any, ctx: Places) -> list[_MeasureInput]:
     out = []
     geo = area.geography
-    pop = area.population
-    if pop is None:
+    if not area.has("population"):
         return out
+    # Each denominator reads only the population columns it needs (summed over the rest,
+    # AreaData.population_by), not the 18 million rows of a national-scale population.
     if area.treatment_episodes is not None:
         people = in_treatment(area.treatment_episodes, ctx.final_year, adults=True)
         ev = (people.loc[people["small_area_code"].notna(), "small_area_code"].astype(str)
               .value_counts().rename("count").rename_axis("small_area_code").reset_index())
+        del people
+        pop = area.population_by(ADULT_POPULATION, years=[ctx.final_year])
         den = _adult_population(pop, geo, level=None, years=[ctx.final_year])
+        del pop
         den = den.assign(small_area_code=den["small_area_code"].astype(str))
         out.append(_MeasureInput(MEASURES["treatment_rate"], ev, den, str(ctx.final_year)))
     banded_pop = None
@@ -796,7 +816,8 @@ def _gradient_inputs(area: Any, ctx: Places) -> list[_MeasureInput]:
         if frame is None:
             continue
         if banded_pop is None:
-            banded_pop = _banded_population(pop, geo, level=None, years=ctx.years)
+            banded_pop = _banded_population(area.population_by(BANDED_POPULATION, years=ctx.years),
+                                            geo, level=None, years=ctx.years)
         for m in MEASURES.values():
             if m.dataset != dataset:
                 continue
@@ -807,7 +828,8 @@ def _gradient_inputs(area: Any, ctx: Places) -> list[_MeasureInput]:
         offences = _crime_in_period(area.crime, ctx.years, "Drugs")
         ev = offences["small_area_code"].value_counts().rename("count").rename_axis(
             "small_area_code").reset_index()
-        den = population_in_ages(pop, years=ctx.years, by=["small_area_code"])
+        den = population_in_ages(area.population_by(RESIDENT_POPULATION, years=ctx.years),
+                                 years=ctx.years, by=["small_area_code"])
         den = den.assign(small_area_code=den["small_area_code"].astype(str))
         out.append(_MeasureInput(MEASURES["drug_offences"], ev, den, ctx.period_label))
     return out

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,6 +34,7 @@ from needs_assessment.analysis.common import (
     in_treatment,
     population_in_ages,
 )
+from needs_assessment.analysis.common import EPISODE_COLUMNS as COMMON_EPISODE_COLUMNS
 from needs_assessment.prevalence import capture_recapture as cr
 from needs_assessment.prevalence import (
     mse_estimate,
@@ -43,6 +45,7 @@ from needs_assessment.prevalence import (
 from needs_assessment.prevalence.capture_recapture import MSEError, MSEEstimate, MSEResult
 
 __all__ = [
+    "EPISODE_COLUMNS",
     "OCU_AGE_GROUPS",
     "PrevalenceResult",
     "alcohol_dependence_estimate",
@@ -57,6 +60,10 @@ __all__ = [
     "sensitivity_sentence",
     "unmet_need_table",
 ]
+
+#: The treatment-episode columns this chapter reads (``AreaData.with_columns``): the
+#: shared ones and ethnicity, which the capture-recapture records carry.
+EPISODE_COLUMNS = (*COMMON_EPISODE_COLUMNS, "ethnicity")
 
 Basis = Literal["averaged", "selected"]
 
@@ -153,6 +160,13 @@ class PrevalenceResult:
         return self.overall.headline(self.basis)
 
 
+def _population(area, year: int, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Residents of ``year`` by ``by`` and age: all the estimates here read of the
+    population, summed over the rest (AreaData.population_by) rather than the whole table
+    of every small area, sex, age and year (18 million rows at national scale)."""
+    return area.population_by(["year", *by, "age", "age_band"], years=[year])
+
+
 def _with_rates(table: pd.DataFrame, population: pd.DataFrame, key: str) -> pd.DataFrame:
     out = table.merge(population, on=key, how="left")
     for col in ("estimate", "lower", "upper"):
@@ -186,7 +200,7 @@ def ocu_prevalence(
         raise ValueError(f"basis must be 'averaged' or 'selected', got {basis!r}")
     records = ocu_capture_records(area, year, level=level)
     lists = sorted(records["list"].unique()) if len(records) else []
-    pop = population_in_ages(area.population, years=[year], min_age=15, max_age=64)
+    pop = population_in_ages(_population(area, year), years=[year], min_age=15, max_age=64)
     pop_total = int(pop["population"].iloc[0])
     sizes = (
         records.groupby("list", as_index=False)["client_id"].nunique().rename(
@@ -227,8 +241,8 @@ def ocu_prevalence(
     result.overall = area_strata.overall
     result.overall_reason = area_strata.overall_reason
     area_pop = population_in_ages(
-        area.population, years=[year], min_age=15, max_age=64, geography=area.geography,
-        level=level,
+        _population(area, year, by=["small_area_code"]), years=[year], min_age=15, max_age=64,
+        geography=area.geography, level=level,
     )
     strata = area_strata.strata.merge(
         records[["area_code", "area_name"]].drop_duplicates("area_code"), on="area_code",
@@ -241,7 +255,8 @@ def ocu_prevalence(
     sex = stratified_mse(records.dropna(subset=["sex"]), by="sex", lists=lists,
                          min_observed=min_observed, min_overlap=min_overlap, overall=False,
                          **kwargs)
-    sex_pop = population_in_ages(area.population, years=[year], min_age=15, max_age=64, by=["sex"])
+    sex_pop = population_in_ages(_population(area, year, by=["sex"]), years=[year], min_age=15,
+                                 max_age=64, by=["sex"])
     sex_pop["sex"] = sex_pop["sex"].astype("string")
     by_sex = sex.strata.copy()
     by_sex["sex"] = by_sex["sex"].astype("string")
@@ -251,8 +266,9 @@ def ocu_prevalence(
                          min_observed=min_observed, min_overlap=min_overlap, overall=False,
                          **kwargs)
     age_rows = []
+    by_age_pop = _population(area, year)
     for lo, hi in OCU_AGE_GROUPS:
-        value = population_in_ages(area.population, years=[year], min_age=lo, max_age=hi)
+        value = population_in_ages(by_age_pop, years=[year], min_age=lo, max_age=hi)
         age_rows.append({"age_group": f"{lo}-{hi}", "population": int(value["population"].iloc[0])})
     by_age = age.strata.copy()
     by_age["age_group"] = by_age["age_group"].astype("string")
@@ -279,8 +295,8 @@ def alcohol_dependence_estimate(area, year: int, *, level: str | None = None) ->
 def _synthetic(area, year, rates, *, min_age, max_age, level):
     rate = rates.iloc[0]
     pop = population_in_ages(
-        area.population, years=[year], min_age=min_age, max_age=max_age,
-        geography=area.geography if level else None, level=level,
+        _population(area, year, by=["small_area_code"] if level else []), years=[year],
+        min_age=min_age, max_age=max_age, geography=area.geography if level else None, level=level,
     )
     out = pop.copy()
     per = float(rate["rate_per_1000"]) / 1000
@@ -608,5 +624,5 @@ def young_people_in_treatment(area, year: int) -> dict:
     """Young people (young people's services or under 18) in treatment in ``year`` and the
     population aged under 18."""
     people = in_treatment(area.treatment_episodes, year, adults=False)
-    population = population_in_ages(area.population, years=[year], min_age=0, max_age=17)
+    population = population_in_ages(_population(area, year), years=[year], min_age=0, max_age=17)
     return {"people": int(len(people)), "population": int(population["population"].iloc[0])}

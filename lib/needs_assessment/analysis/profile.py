@@ -35,6 +35,8 @@ def population_by_area(
     """Residents in ``year`` by reporting area (district or ward), with each area's share.
 
     Returns columns ``area_code, area_name, population, percent`` sorted by name.
+    ``population`` needs only ``small_area_code`` and ``year`` (summed over the rest:
+    :meth:`~needs_assessment.data.AreaData.population_by`).
     """
     code, name = LEVEL_COLUMNS[level]
     pop = population.loc[population["year"] == year]
@@ -58,7 +60,8 @@ def population_by_area(
 
 def population_pyramid(population: pd.DataFrame, *, year: int) -> pd.DataFrame:
     """Residents by 5-year age band and sex in ``year`` (male/female only), in band order,
-    with each cell's percentage of the whole population."""
+    with each cell's percentage of the whole population. ``population`` needs only
+    ``year``, ``sex`` and ``age_band``."""
     pop = population.loc[(population["year"] == year) & population["sex"].isin(["male", "female"])]
     if pop.empty:
         raise ValueError(f"population: no male/female rows for year {year}")
@@ -170,7 +173,8 @@ def age_comparison(population: pd.DataFrame, *, year: int, comparators: pd.DataF
                    comparator_codes: dict[str, str] | None = None) -> pd.DataFrame:
     """Share of residents in each broad age group: the area (from ``population`` in
     ``year``) and, when given, comparator areas from a Census TS007 frame (``area_code,
-    age, population``): ``age_group, residents, percent`` plus ``<label> (%)`` columns."""
+    age, population``): ``age_group, residents, percent`` plus ``<label> (%)`` columns.
+    ``population`` needs only ``year`` and ``age``."""
     pop = population.loc[population["year"] == year]
     if pop.empty:
         raise ValueError(f"population: no rows for year {year}")

@@ -184,10 +184,14 @@ def _population_coverage(pop: _Loaded, geo: _Loaded, years: list[int], label: st
     if not check_years:
         return problems
     year_index = {y: i for i, y in enumerate(check_years)}
-    yi = pd.Series(year_values).map(year_index).to_numpy(dtype=float)
-    keep = ~np.isnan(yi) & (cat.cat.codes.to_numpy() >= 0)
+    # Which small areas have rows in each year, one year at a time: a national population
+    # has 18 million rows, and mapping all of them to year positions at once held 400 MB.
+    area_codes = cat.cat.codes.to_numpy()
     presence = np.zeros((len(check_years), len(cats)), dtype=bool)
-    presence[yi[keep].astype(np.int64), cat.cat.codes.to_numpy()[keep]] = True
+    for y, i in year_index.items():
+        present = area_codes[year_values == y]
+        presence[i, present[present >= 0]] = True
+        del present
     geo_codes = geo.df["small_area_code"]
     where = cats.get_indexer(geo_codes)
     gaps: dict[str, list[int]] = {}
