@@ -145,10 +145,10 @@ def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, floa
             seconds = run_notebooks(jobs, {j.name: [] for j in jobs}, max_parallel=1, registry=KernelRegistry(),
                                     kernel_env=kernel_environment(cache), progress=Progress([], enabled=False),
                                     kernel_server=server)
-            if server is not None and "server_start" not in out:
+            if server is not None and "server_start" not in out and len(seconds) > 1:
                 # The first forked kernel waited for the server's imports; the others did not.
-                first = next(iter(seconds.values()))
-                out["server_start"] = start_call + first - statistics.median(seconds.values())
+                first, *others = seconds.values()
+                out["server_start"] = start_call + first - statistics.median(others)
             out[f"{started}_{kind}"] = statistics.median(seconds.values())
             out[f"{started}_{kind}_all"] = list(seconds.values())
     return out
