@@ -10,7 +10,11 @@ other's way.
   run's leftovers from a live run's folder (:func:`remove_stale_workspaces`).
 * :func:`save_area` / :func:`load_area_cache`: the validated :class:`AreaData` as
   Parquet files (GeoParquet for boundaries) plus a small JSON of metadata: an open
-  columnar format any tool can read, and, unlike pickle, safe to load.
+  columnar format any tool can read, and, unlike pickle, safe to load. A chapter reads a
+  dataset when it first uses it, only the columns it asks for (``with_columns``), sums of
+  the population batch by batch without holding its 18 million national-scale rows
+  (``population_by``), and lets go of what it has finished with (``unload``); a kernel
+  gives freed memory back to the system after each cell. Two kernels run side by side.
 * :class:`AreaLock`: one run per area folder at a time (a second run refuses or waits).
 * :func:`remove_stale_builds`: a crashed run's ``.building-*`` folder, removed by the next
   run of the same area once it holds the area lock.
