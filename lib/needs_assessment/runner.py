@@ -231,17 +231,24 @@ def _prepare_inputs_child(params: RunParams, cache_dir: Path, quiet: bool) -> di
         return {"error": str(exc), "params_error": True, "seconds": clock.seconds}
 
 
-def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageClock, quiet: bool):
+def _spawn_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes of this run: spawned (no fork of a threaded parent) and ending by
+    themselves if the run is killed (:func:`_exit_with_parent`)."""
     import multiprocessing
 
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent, initargs=(os.getpid(),),
+    )
+
+
+def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageClock, quiet: bool):
     from needs_assessment.execution import can_start_children
 
     if not can_start_children():
         summary = _prepare_inputs_child(params, cache_dir, quiet)
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_exit_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with _spawn_pool(1) as pool:
             summary = pool.submit(_prepare_inputs_child, params, cache_dir, quiet).result()
     clock.seconds.update(summary.get("seconds", {}))
     if summary.get("params_error"):
@@ -314,12 +321,6 @@ def _write_pdf_from_file(html_path: Path, pdf_path: Path) -> None:
     report_mod.write_pdf(html_path.read_text(encoding="utf-8"), pdf_path, base_url=html_path.parent)
 
 
-def _render_chapter(notebook_path: Path, number: int) -> str:
-    from needs_assessment import report as report_mod
-
-    return report_mod.render_chapter(notebook_path, number)
-
-
 def _render_reviewer_page(notebook_path: Path) -> None:
     from needs_assessment import report as report_mod
 
@@ -361,18 +362,12 @@ class _Publisher:
     """
 
     def __init__(self, workers: int):
-        import multiprocessing
-
         from needs_assessment.execution import can_start_children
 
         if not can_start_children():
             self.pool: Any = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish")
         else:
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=_exit_with_parent,
-                initargs=(os.getpid(),),
-            )
+            self.pool = _spawn_pool(workers)
         self.futures: dict[str, Future] = {}
         for _ in range(workers):  # one each: a pool starts a worker per task waiting
             self.pool.submit(_warm_publisher)
@@ -724,11 +719,13 @@ def _run_locked(
         progress = Progress(params.notebooks, enabled=not quiet)
         # Each chapter's report HTML is made in a publishing worker as its notebook
         # finishes, not all at the end where the PDF waits for them.
+        from needs_assessment.report import render_chapter
+
         chapters: dict[Path, Future] = {}
         numbers = {name: number for number, name in enumerate(params.notebooks, start=1)}
 
         def chapter_done(job: NotebookRun) -> None:
-            chapters[job.output] = publisher.make(_render_chapter, job.output, numbers[job.name])
+            chapters[job.output] = publisher.make(render_chapter, job.output, numbers[job.name])
 
         start = time.perf_counter()
         try:
