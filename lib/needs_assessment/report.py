@@ -64,35 +64,25 @@ def _slug(text: str) -> str:
     return slug or "section"
 
 
-# Building an exporter loads and compiles its Jinja templates; one per thread is reused
-# for every notebook (nbconvert's own command line converts many notebooks with one).
+# Building an exporter loads and compiles its Jinja templates; one per thread and
+# template is reused for every notebook (nbconvert's own command line converts many
+# notebooks with one).
 _exporters = threading.local()
 
-
-def _exporter(name: str, **options) -> HTMLExporter:
-    cached = getattr(_exporters, name, None)
-    if cached is None:
-        from nbconvert import HTMLExporter
-
-        cached = HTMLExporter(
-            extra_template_basedirs=[str(TEMPLATE_DIR)], template_name=name, **options
-        )
-        setattr(_exporters, name, cached)
-    return cached
-
-
-# nbconvert's HTMLExporter re-parses every page it renders with BeautifulSoup to add
-# tabindex="0" to code and output areas (so keyboard users can scroll them) and a
-# placeholder alt to images that lack one; for the reviewers' pages that pass was 70% of
-# the time. The template's own markup is regular, so the same two edits are made here
-# on the text.
+# The two edits nbconvert's BeautifulSoup pass makes (see _soupless_exporter), on text.
 _FOCUSABLE_AREA = re.compile(r'<div class="(?:jp-Cell-inputWrapper|[^"]*\bjp-OutputArea-output\b[^"]*)"')
 _IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)")
 _NO_ALT = 'alt="No description has been provided for this image"'
 
 
-def _reviewer_exporter() -> HTMLExporter:
-    cached = getattr(_exporters, "reviewer", None)
+def _soupless_exporter(name: str, **options) -> HTMLExporter:
+    """An ``HTMLExporter`` for template ``name`` without nbconvert's BeautifulSoup pass,
+    which re-parses every page to make two edits: ``tabindex="0"`` on code and output
+    areas (so keyboard users can scroll them) and a placeholder alt on images that lack
+    one. That pass was 70% of the time of a reviewer page. The templates' own markup is
+    regular, so the same two edits are made on the text."""
+    key = f"soupless_{name}"
+    cached = getattr(_exporters, key, None)
     if cached is not None:
         return cached
     from nbconvert import HTMLExporter
@@ -100,7 +90,7 @@ def _reviewer_exporter() -> HTMLExporter:
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    class ReviewerExporter(HTMLExporter):
+    class SouplessExporter(HTMLExporter):
         """``HTMLExporter`` (nbconvert 7.17) without its BeautifulSoup pass."""
 
         def from_notebook_node(self, nb, resources=None, **kw):
@@ -121,13 +111,19 @@ def _reviewer_exporter() -> HTMLExporter:
             page = _IMG_WITHOUT_ALT.sub(f"<img {_NO_ALT}", page)
             return page, resources
 
-    cached = ReviewerExporter(extra_template_basedirs=[str(TEMPLATE_DIR)], template_name="reviewer")
-    _exporters.reviewer = cached
+    cached = SouplessExporter(
+        extra_template_basedirs=[str(TEMPLATE_DIR)], template_name=name, **options
+    )
+    setattr(_exporters, key, cached)
     return cached
 
 
+def _reviewer_exporter() -> HTMLExporter:
+    return _soupless_exporter("reviewer")
+
+
 def _chapter_exporter() -> HTMLExporter:
-    return _exporter(
+    return _soupless_exporter(
         "report",
         exclude_input=True,
         exclude_input_prompt=True,
