@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-__all__ = ["PeakRSS", "fmt_mb", "load_note"]
+__all__ = ["PeakRSS", "fmt_mib", "load_note", "reference_seconds"]
 
 
 class PeakRSS:
@@ -89,14 +89,30 @@ class PeakRSS:
         self._sample()
 
 
-def fmt_mb(n_bytes: float) -> str:
-    return f"{n_bytes / 2**20:,.0f} MB"
+def fmt_mib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.0f} MiB"
 
 
 def load_note() -> str:
-    """The machine's load when measured: timings on a busy machine are not comparable."""
+    """The machine's load and speed when measured: timings on a busy machine, or on a
+    shared host slowed by its neighbours, are not comparable."""
     one, five, _ = os.getloadavg()
-    return f"{psutil.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+    return (f"{psutil.cpu_count()} cores, load average {one:.2f} (1 min) {five:.2f} (5 min), "
+            f"reference loop {reference_seconds():.2f} s")
+
+
+def reference_seconds(repeats: int = 3) -> float:
+    """Best of ``repeats`` CPU seconds of a fixed pure-Python loop (3 million additions).
+    These machines share their hosts: on a quiet 2026-12-03 this read 0.09 to 0.14 s from
+    one minute to the next, and the same run's timings move with it."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best
 
 
 def wall(func, *args, **kwargs) -> tuple[float, object]:

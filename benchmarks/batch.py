@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import yaml
-from _measure import PeakRSS, fmt_mb, load_note
+from _measure import PeakRSS, fmt_mib, load_note
 
 from needs_assessment.batch import run_batch
 from needs_assessment.synthetic import generate_area
@@ -56,8 +56,8 @@ def main() -> int:
             area_seconds = sorted(a.seconds or 0 for a in outcome.areas)
             print(f"   seconds per area: min {area_seconds[0]:.1f}, max {area_seconds[-1]:.1f}")
             for i, peak in enumerate(sorted(memory.peak_per_child.values(), reverse=True)[:workers], start=1):
-                print(f"   peak memory of worker {i} (with its kernels): {fmt_mb(peak)}")
-            print(f"   peak memory of the whole batch: {fmt_mb(memory.peak)}")
+                print(f"   peak memory of worker {i} (with its kernels): {fmt_mib(peak)}")
+            print(f"   peak memory of the whole batch: {fmt_mib(memory.peak)}")
         print(f"\nspeed-up with 2 workers: {results[1] / results[2]:.2f}x")
     print(f"machine after: {load_note()}")
     return 0

@@ -1,6 +1,6 @@
 """Where a run's time and memory go: the default area and the national-scale area.
 
-    .venv/bin/python benchmarks/pipeline_stages.py [--areas default,national] [--no-serial]
+    .venv/bin/python benchmarks/pipeline_stages.py [--areas default,national] [--no-serial] [--runs N]
     make benchmark
 
 For each area it runs the whole assessment twice in this one invocation, into temporary
@@ -24,7 +24,9 @@ median is printed.
 The national-scale synthetic area (33,755 small areas, ~290,000 episodes) is generated
 once into ``--national-data`` (default /tmp/needs-assessment-national) and reused; its
 generation time is printed apart from the run. Timings depend on what else the machine is
-doing, so the load average is printed with them. Nothing here asserts a time.
+doing and on the host it shares, so the load average and a reference loop's seconds are
+printed before and after; ``--runs N`` measures each area N times and shows the run of
+median duration in full. Memory is in MiB. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from _measure import PeakRSS, fmt_mb, load_note
+from _measure import PeakRSS, fmt_mib, load_note
 
 from needs_assessment.runner import run_assessment
 
@@ -181,10 +183,10 @@ def _print_area(label: str, wall: float, manifest: dict, memory: PeakRSS, serial
     print(f"{'duration_seconds (manifest)':<40}{manifest['duration_seconds']:>10.2f}")
     print(f"{'wall seconds (this process)':<40}{wall:>10.2f}")
     print(f"{'notebooks at once':<40}{manifest.get('parallel_notebooks', '?'):>10}")
-    print(f"{'peak RSS, all processes':<40}{fmt_mb(memory.peak):>10}")
-    print(f"{'peak PSS, all processes':<40}{fmt_mb(memory.peak_pss):>10}")
+    print(f"{'peak RSS, all processes':<40}{fmt_mib(memory.peak):>10}")
+    print(f"{'peak PSS, all processes':<40}{fmt_mib(memory.peak_pss):>10}")
     for name, size in manifest["_sizes"].items():
-        print(f"{name:<40}{fmt_mb(size):>10}")
+        print(f"{name:<40}{fmt_mib(size):>10}")
     if serial is not None:
         print(f"{'serial run (one notebook at a time)':<40}{serial:>10.2f}")
         print(f"{'speed-up, serial / side by side':<40}{serial / wall:>10.2f}x")
@@ -198,6 +200,8 @@ def main() -> int:
     parser.add_argument("--national-data", default="/tmp/needs-assessment-national")
     parser.add_argument("--no-serial", action="store_true", help="skip the serial runs")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each empty notebook")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measured runs of each area; the run of median duration is shown in full")
     args = parser.parse_args()
     areas = [a.strip() for a in args.areas.split(",") if a.strip()]
 
@@ -237,11 +241,16 @@ def main() -> int:
                 params, label = _national_params(tmp, Path(args.national_data)), "national-scale synthetic area"
             else:
                 parser.error(f"unknown area {area!r}")
-            wall, manifest, memory = _run(params, f"bench-{area}", None)
+            runs = [_run(params, f"bench-{area}-{n}", None) for n in range(1, max(1, args.runs) + 1)]
+            durations = [manifest["duration_seconds"] for _, manifest, _ in runs]
+            wall, manifest, memory = sorted(runs, key=lambda run: run[1]["duration_seconds"])[len(runs) // 2]
             serial = None
             if not args.no_serial:
                 serial, _, _ = _run(params, f"bench-{area}-serial", 1)
             _print_area(label, wall, manifest, memory, serial)
+            if len(runs) > 1:
+                print(f"{'duration_seconds of each run':<40}" + "  ".join(f"{d:.1f}" for d in durations))
+                print(f"{'median (the run shown above)':<40}{statistics.median(durations):>10.2f}")
     print(f"\nmachine after: {load_note()}")
     return 0
 

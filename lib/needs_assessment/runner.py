@@ -369,6 +369,7 @@ class _Publisher:
         else:
             self.pool = _spawn_pool(workers)
         self.futures: dict[str, Future] = {}
+        self.workers = workers
         for _ in range(workers):  # one each: a pool starts a worker per task waiting
             self.pool.submit(_warm_publisher)
 
@@ -440,6 +441,12 @@ def _publish(
     # cores are the kernels').
     for notebook in notebooks:
         publisher.submit(f"reviewer_html:{notebook.name}", _render_reviewer_page, notebook)
+    # With a worker to spare, the tables are written once the reviewer pages are made, not
+    # beside them: the PDF takes one core until the end, and the two would otherwise share
+    # the other core with it. With one worker the pages queue behind the PDF, so the
+    # tables are written while it is laid out.
+    if publisher.workers > 1:
+        publisher.wait(prefix="reviewer_html")
     clock.run("publish_tables", lambda: sections.publish_tables(params, build_dir, ctx))
     waiting = time.perf_counter()
     seconds = publisher.wait()
