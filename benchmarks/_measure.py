@@ -21,7 +21,8 @@ class PeakRSS:
     run really needed: the honest side to err on for a memory budget. Kernels forked from
     the kernel server share its imported modules, which the sum counts in every kernel;
     ``peak_pss`` is the peak of the summed proportional set size (each shared page divided
-    among the processes sharing it), which is what the run occupied.
+    among the processes sharing it), which is what the run occupied. ``at_peak`` lists
+    (process, RSS) at the moment of the RSS peak, largest first.
     """
 
     def __init__(self, interval: float = 0.05, root: int | None = None):
@@ -31,6 +32,7 @@ class PeakRSS:
         self.peak_pss = 0
         self.peak_per_process: dict[int, int] = {}
         self.peak_per_child: dict[int, int] = {}
+        self.at_peak: list[tuple[str, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
 
@@ -55,6 +57,7 @@ class PeakRSS:
             return
         total = self._rss(self.root) or 0
         total_pss = self._pss(self.root, total)
+        sizes = [(_label(self.root), total)]
         for child in children:
             try:
                 tree = [child, *child.children(recursive=True)]
@@ -66,11 +69,14 @@ class PeakRSS:
                 if rss is None:
                     continue
                 subtotal += rss
+                sizes.append((_label(proc), rss))
                 total_pss += self._pss(proc, rss)
                 self.peak_per_process[proc.pid] = max(self.peak_per_process.get(proc.pid, 0), rss)
             self.peak_per_child[child.pid] = max(self.peak_per_child.get(child.pid, 0), subtotal)
             total += subtotal
-        self.peak = max(self.peak, total)
+        if total > self.peak:
+            self.peak = total
+            self.at_peak = sorted(sizes, key=lambda item: -item[1])
         self.peak_pss = max(self.peak_pss, total_pss)
 
     def _run(self) -> None:
@@ -87,6 +93,19 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+def _label(proc: psutil.Process) -> str:
+    """``pid name``, with the module or script a Python process runs where it says."""
+    try:
+        cmd = proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        cmd = []
+    what = next((part for part in cmd[1:] if not part.startswith("-")), "")
+    if "-c" in cmd:  # multiprocessing children: say which machinery started them
+        what = "spawned worker" if "spawn_main" in " ".join(cmd) else (
+            "forkserver (kernel server)" if "forkserver" in " ".join(cmd) else "python -c")
+    return f"{proc.pid} {what[-48:] or proc.name()}"
 
 
 def fmt_mib(n_bytes: float) -> str:

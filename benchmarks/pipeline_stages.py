@@ -185,6 +185,9 @@ def _print_area(label: str, wall: float, manifest: dict, memory: PeakRSS, serial
     print(f"{'notebooks at once':<40}{manifest.get('parallel_notebooks', '?'):>10}")
     print(f"{'peak RSS, all processes':<40}{fmt_mib(memory.peak):>10}")
     print(f"{'peak PSS, all processes':<40}{fmt_mib(memory.peak_pss):>10}")
+    print("  at the RSS peak (largest processes):")
+    for name, rss in memory.at_peak[:8]:
+        print(f"{'    ' + name:<40}{fmt_mib(rss):>10}")
     for name, size in manifest["_sizes"].items():
         print(f"{name:<40}{fmt_mib(size):>10}")
     if serial is not None:

@@ -353,8 +353,13 @@ def _warm_publisher() -> None:
 
 class _Publisher:
     """CPU-bound publishing (PDF layout, reviewer pages) in worker processes, so it runs
-    beside the tables and side by side instead of one after another. The workers import
-    the publishing libraries while the notebooks run.
+    beside the tables and side by side instead of one after another.
+
+    One worker starts at once and imports the publishing libraries while the notebooks
+    run; it makes each chapter's HTML as its notebook ends, and then the PDF. The pool
+    starts the others only when a task finds no worker free, which is usually when the
+    reviewer pages queue behind the PDF: during the notebooks they would hold memory (some
+    250 MiB for two at national scale) and their imports would take CPU from the kernels.
 
     A ``ProcessPoolExecutor`` (spawn: no fork of a threaded parent, and workers are the
     run's own children, so they can notice when it dies); inside a daemonic
@@ -370,8 +375,7 @@ class _Publisher:
             self.pool = _spawn_pool(workers)
         self.futures: dict[str, Future] = {}
         self.workers = workers
-        for _ in range(workers):  # one each: a pool starts a worker per task waiting
-            self.pool.submit(_warm_publisher)
+        self.pool.submit(_warm_publisher)
 
     def submit(self, stage: str, func: Callable[..., Any], *args: Any) -> None:
         self.futures[stage] = self.pool.submit(_timed, func, *args)
