@@ -390,6 +390,13 @@ def kernel_manager_class(
                 return
             await super()._async_interrupt_kernel()
 
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+            # jupyter_client looks whether the kernel has exited every 0.1 s, and the
+            # notebook's worker waits for it before the next notebook starts, so each
+            # notebook kept its core idle for up to a look too long. A look costs one
+            # waitpid.
+            await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             from needs_assessment.kernel import is_workbook_kernel
 

@@ -13,7 +13,8 @@ two things switched off that an unattended run never uses and every notebook pai
   kernels miss their exit after the shutdown reply (the control thread waits on an IOPub
   flush while the main thread joins it; cf. posit-dev/positron#7142), and the kernel
   manager then waited 2.5 s before terminating each one (measured: 0.8 s -> 4.0 s per
-  kernel; :memory: still hits it about one time in seven, see execution.py).
+  kernel; :memory: still hit it about one time in four). :func:`main` now leaves that
+  join out of the kernel's exit, which ends the race.
 
 Analysts who open the notebooks in JupyterLab can pick any kernel, including the standard
 one with the debugger; the runner uses this one (:func:`install_kernel_spec`).
@@ -119,9 +120,18 @@ def main() -> None:
     # An absent module (None in sys.modules) makes ``import debugpy`` raise ImportError,
     # which ipykernel treats as "debugger not available".
     sys.modules["debugpy"] = None  # type: ignore[assignment]
+    import atexit
+
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
+    # The kernel has stopped (a shutdown request). At exit ipykernel would close its
+    # ZeroMQ sockets in order and join its threads (IPKernelApp.close), which the
+    # process's end does anyway; that join is where the shutdown race of the module
+    # docstring hangs (the control thread waiting on an IOPub flush) until the kernel
+    # manager terminates the kernel, 0.5 s later, leaving its socket files behind. The
+    # client has every reply and output it asked for by the time it shuts a kernel down.
+    atexit.unregister(kernelapp.IPKernelApp.instance().close)
 
 
 if __name__ == "__main__":
