@@ -209,3 +209,48 @@ def test_a_failed_cell_is_written_at_once(tmp_path, monkeypatch):
     assert len(writes) <= 5
     nb = nbformat.read(output, as_version=4)
     assert any(o.get("ename") == "ValueError" for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "new process"])
+def test_kernels_exit_by_themselves_when_shut_down(tmp_path, monkeypatch, forked):
+    """ipykernel's exit could hang joining its control thread (the shutdown race of
+    kernel.py), until the manager terminated the kernel: one kernel in four, 0.5 s each,
+    its socket files left behind. Here the manager would wait 10 s before terminating
+    any kernel, so a kernel that hangs is caught however busy the machine is."""
+    from needs_assessment import execution
+
+    ensure_kernel(KERNEL)
+    escalations: list[str] = []
+    make_class = execution.kernel_manager_class
+
+    def patient_managers(*args, **kwargs):
+        base = make_class(*args, **kwargs)
+
+        class Patient(base):
+            shutdown_wait_time = 20.0
+
+            async def _async_send_kernel_sigterm(self, *a, **kw):
+                escalations.append("SIGTERM")
+                return await super()._async_send_kernel_sigterm(*a, **kw)
+
+            async def _async_kill_kernel(self, *a, **kw):
+                escalations.append("SIGKILL")
+                return await super()._async_kill_kernel(*a, **kw)
+
+        return Patient
+
+    monkeypatch.setattr(execution, "kernel_manager_class", patient_managers)
+    server = KernelServer.start() if forked else None
+    if forked and server is None:
+        pytest.skip("multiprocessing cannot start a kernel server here")
+    source = _quick_notebook(tmp_path / "quick.ipynb", 1)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    count = 8 if forked else 3
+    jobs = [NotebookRun(f"quick_{i}.ipynb", source, folder / f"quick_{i}.ipynb", {}, KERNEL, folder)
+            for i in range(count)]
+    run_notebooks(jobs, {job.name: [] for job in jobs}, max_parallel=2, registry=KernelRegistry(),
+                  kernel_env=kernel_environment(None), progress=Progress([], enabled=False),
+                  kernel_server=server)
+    assert escalations == []
+    assert all((folder / job.name).is_file() for job in jobs)
