@@ -254,3 +254,66 @@ def test_kernels_exit_by_themselves_when_shut_down(tmp_path, monkeypatch, forked
                   kernel_server=server)
     assert escalations == []
     assert all((folder / job.name).is_file() for job in jobs)
+
+
+class _Channel:
+    """A kernel channel holding the messages a fake kernel has sent."""
+
+    def __init__(self):
+        self.queue: list[dict] = []
+
+    def get_msg(self, timeout=None):
+        from queue import Empty
+
+        if not self.queue:
+            raise Empty
+        return self.queue.pop(0)
+
+
+def _fake_kernel_client(lose_first_idle: bool):
+    """A ReadyClient wired to a fake kernel that answers every kernel_info request on
+    the shell channel and publishes busy/idle on IOPub, except (if asked) the first
+    request's, as when IOPub had not finished connecting."""
+    from needs_assessment.execution import ready_client_class
+
+    client = ready_client_class()()
+    client._shell_channel, client._iopub_channel = _Channel(), _Channel()
+    requests: list[str] = []
+
+    def kernel_info():
+        msg_id = f"request-{len(requests)}"
+        requests.append(msg_id)
+        parent = {"msg_id": msg_id}
+        client.shell_channel.queue.append({"msg_type": "kernel_info_reply", "parent_header": parent,
+                                           "content": {"protocol_version": "5.4"}})
+        if not (lose_first_idle and len(requests) == 1):
+            for state in ("busy", "idle"):
+                client.iopub_channel.queue.append({"msg_type": "status", "parent_header": parent,
+                                                   "content": {"execution_state": state}})
+        return msg_id
+
+    async def alive():
+        return True
+
+    client.kernel_info = kernel_info
+    client._async_is_alive = alive
+    return client, requests
+
+
+@pytest.mark.parametrize("lose_first_idle", [False, True], ids=["connected", "idle lost"])
+def test_a_kernel_is_ready_once_iopub_has_its_idle_after_kernel_info(lose_first_idle):
+    import asyncio
+
+    client, requests = _fake_kernel_client(lose_first_idle)
+    asyncio.run(client.wait_for_ready(timeout=30))
+    # One request when IOPub heard its idle; asked again when it did not.
+    assert requests == (["request-0", "request-1"] if lose_first_idle else ["request-0"])
+    assert client.iopub_channel.queue == []  # read up to the idle: nothing older is left
+
+
+def test_kernel_managers_give_ready_clients():
+    from needs_assessment.execution import kernel_manager_class, ready_client_class
+
+    manager = kernel_manager_class(KernelRegistry(), {})()
+    assert isinstance(manager.client(), ready_client_class())
+    assert ready_client_class().wait_for_ready is ready_client_class()._async_wait_for_ready

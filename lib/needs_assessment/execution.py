@@ -342,6 +342,72 @@ class KernelServer:
                 server._stop()  # closes its pipe and waits for it: what multiprocessing's own tests use
 
 
+@functools.cache
+def ready_client_class():
+    """jupyter_client's ``AsyncKernelClient``, with a readiness check that ends as soon as
+    the kernel is ready.
+
+    jupyter_client's own (``wait_for_ready``) asks for the kernel's info, and once it has
+    the reply and an IOPub message, reads IOPub until nothing has come for 0.2 s: every
+    notebook's kernel sat ready but idle for that long, its core with it. This client reads
+    IOPub until the kernel says it is idle after such a request, which is the last message
+    a request makes; if that does not come (IOPub was not yet connected when it was sent),
+    it asks again, as jupyter_client does. Messages of earlier requests still on IOPub are
+    for no cell, and nbclient reads only those of the cell it runs."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.utils import ensure_async
+
+    class ReadyClient(AsyncKernelClient):
+        async def _idle_after(self, requests: set[str], wait: float) -> bool:
+            """True once IOPub says the kernel is idle after one of ``requests``."""
+            end = time.monotonic() + wait
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = await ensure_async(self.iopub_channel.get_msg(timeout=left))
+                except Empty:
+                    return False
+                if (
+                    msg["msg_type"] == "status"
+                    and msg["parent_header"].get("msg_id") in requests
+                    and msg["content"].get("execution_state") == "idle"
+                ):
+                    return True
+            return False
+
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            requests: set[str] = set()
+            # The idle status follows the reply within milliseconds; none means IOPub
+            # missed it (it had not finished connecting), so ask again, waiting longer
+            # each time so that a busy machine's late messages still arrive.
+            wait = 0.05
+            while True:
+                requests.add(self.kernel_info())
+                try:
+                    msg = await ensure_async(self.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    msg = None
+                if (
+                    msg is not None
+                    and msg["msg_type"] == "kernel_info_reply"
+                    and await self._idle_after(requests, wait)
+                ):
+                    self._handle_kernel_info_reply(msg)
+                    return
+                wait = min(wait * 2, 1.0)
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+        # AsyncKernelClient binds its public name to the base class's function.
+        wait_for_ready = _async_wait_for_ready
+
+    return ReadyClient
+
+
 def kernel_manager_class(
     registry: KernelRegistry,
     env: Mapping[str, str],
@@ -358,12 +424,13 @@ def kernel_manager_class(
     which notebooks executing side by side in threads would race on (a kernel could start
     in the folder another thread had just restored, and write its results there)."""
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, Float
+    from traitlets import CaselessStrEnum, Float, Type
 
     extra_env = dict(env)
 
     class RunKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+        client_factory = Type(ready_client_class(), config=True)
         # A notebook's outputs are saved and its results written before its kernel is shut
         # down, so nothing is lost by terminating a kernel that has not exited 0.5 s after
         # its shutdown reply (SIGTERM at half this time, SIGKILL at the end). The default
