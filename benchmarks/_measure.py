@@ -99,13 +99,14 @@ def _label(proc: psutil.Process) -> str:
     """``pid name``, with the module or script a Python process runs where it says."""
     try:
         cmd = proc.cmdline()
+        name = proc.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        cmd = []
+        cmd, name = [], "(ended)"
     what = next((part for part in cmd[1:] if not part.startswith("-")), "")
     if "-c" in cmd:  # multiprocessing children: say which machinery started them
         what = "spawned worker" if "spawn_main" in " ".join(cmd) else (
             "forkserver (kernel server)" if "forkserver" in " ".join(cmd) else "python -c")
-    return f"{proc.pid} {what[-48:] or proc.name()}"
+    return f"{proc.pid} {what[-48:] or name}"
 
 
 def fmt_mib(n_bytes: float) -> str:
