@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -81,7 +82,8 @@ class PeakRSS:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._sample()
+            with contextlib.suppress(psutil.Error):  # a process ended mid-sample: next one
+                self._sample()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRSS:
