@@ -13,7 +13,7 @@ two things switched off that an unattended run never uses and every notebook pai
   kernels miss their exit after the shutdown reply (the control thread waits on an IOPub
   flush while the main thread joins it; cf. posit-dev/positron#7142), and the kernel
   manager then waited 2.5 s before terminating each one (measured: 0.8 s -> 4.0 s per
-  kernel; :memory: still hit it about one time in four). :func:`main` now leaves that
+  kernel; :memory: still hit it about one time in five). :func:`main` now leaves that
   join out of the kernel's exit, which ends the race.
 
 Analysts who open the notebooks in JupyterLab can pick any kernel, including the standard
