@@ -3,16 +3,16 @@
     .venv/bin/python benchmarks/pipeline_stages.py [--areas default,national] [--no-serial] [--runs N]
     make benchmark
 
-For each area it runs the whole assessment twice in this one invocation, into temporary
-folders (nothing under outputs/ is touched):
+For each area it runs the whole assessment twice in this one invocation, each time as
+``needs-assessment run`` in a process of its own, into temporary folders (nothing under
+outputs/ is touched):
 
 * with the notebooks side by side (``jobs`` = the cores available), printing wall seconds
   per stage and per notebook from the run's manifest, the run's duration, and the peak of
   the summed memory of every process of the run (runner, input preparation, kernel server
   and kernels, publishing workers), sampled every 50 ms: resident memory (RSS, which
   counts pages the kernels share with the kernel server once in each) and proportional
-  set size (PSS, each shared page split among its sharers: what the run occupied). Each
-  run starts its own kernel server, as ``needs-assessment run`` does;
+  set size (PSS, each shared page split among its sharers: what the run occupied);
 * one notebook at a time (``jobs=1``), for the ratio serial / parallel.
 
 First it measures the fixed cost of a notebook, the price every chapter pays before doing
@@ -42,8 +42,6 @@ from pathlib import Path
 import nbformat
 import yaml
 from _measure import PeakRSS, fmt_mib, load_note
-
-from needs_assessment.runner import run_assessment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,18 +155,28 @@ def fixed_cost(params_path: Path, tmp: Path, repeats: int = 5) -> dict[str, floa
 
 
 def _run(params_path: Path, run_id: str, jobs: int | None) -> tuple[float, dict, PeakRSS]:
-    from needs_assessment.execution import KernelServer
+    """One ``needs-assessment run`` in a process of its own, as an analyst starts it, with
+    the memory of that process and everything below it. (Run inside this process, the
+    runner's figure carried what the fixed-cost measurement had left in this one.)"""
+    import subprocess
 
-    # Each run starts its own kernel server, as `needs-assessment run` does: one left from
-    # an earlier run in this process would hide its start-up.
-    KernelServer.stop()
-    with PeakRSS() as rss:
-        start = time.perf_counter()
-        outcome = run_assessment(params_path, run_id=run_id, quiet=True, jobs=jobs)
-        wall = time.perf_counter() - start
-    manifest = json.loads(outcome.manifest.read_text())
-    sizes = {name: (outcome.run_dir / name).stat().st_size for name in ("report.html", "report.pdf")}
-    manifest["_sizes"] = sizes
+    from needs_assessment.params import load_params
+
+    params = load_params(params_path)
+    command = [sys.executable, "-m", "needs_assessment", "run", "--params", str(params_path),
+               "--run-id", run_id, "--quiet"]
+    if jobs is not None:
+        command += ["--jobs", str(jobs)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with PeakRSS(root=process.pid) as rss:
+        output, _ = process.communicate()
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"the run failed (exit code {process.returncode}):\n{output}")
+    run_dir = Path(params.outputs_dir) / params.area.slug / run_id
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["_sizes"] = {name: (run_dir / name).stat().st_size for name in ("report.html", "report.pdf")}
     return wall, manifest, rss
 
 
@@ -181,7 +189,7 @@ def _print_area(label: str, wall: float, manifest: dict, memory: PeakRSS, serial
     for name, seconds in manifest["notebook_seconds"].items():
         print(f"{'    ' + name:<40}{seconds:>10.2f}")
     print(f"{'duration_seconds (manifest)':<40}{manifest['duration_seconds']:>10.2f}")
-    print(f"{'wall seconds (this process)':<40}{wall:>10.2f}")
+    print(f"{'wall seconds (the run command)':<40}{wall:>10.2f}")
     print(f"{'notebooks at once':<40}{manifest.get('parallel_notebooks', '?'):>10}")
     print(f"{'peak RSS, all processes':<40}{fmt_mib(memory.peak):>10}")
     print(f"{'peak PSS, all processes':<40}{fmt_mib(memory.peak_pss):>10}")
