@@ -9,16 +9,11 @@ sum of every row would give them.
 from __future__ import annotations
 
 import pandas as pd
+from tiny_area import GEOGRAPHY, population_frame
 
 from needs_assessment.analysis import places
 from needs_assessment.analysis.common import population_in_ages, sum_by_area
 from needs_assessment.analysis.profile import population_by_area
-
-GEOGRAPHY = pd.DataFrame({
-    "small_area_code": ["S1", "S2", "S3"],
-    "district_code": ["D2", "D1", "D2"],
-    "district_name": ["Beta", "Alpha", "Beta"],
-})
 
 
 def _population() -> pd.DataFrame:
@@ -28,10 +23,8 @@ def _population() -> pd.DataFrame:
         ("S2", 2023, "female", 18, "15-19", 7), ("S3", 2024, "male", 70, "70-74", 100),
         ("S9", 2024, "male", 30, "30-34", 1),  # not in the geography
     ]
-    frame = pd.DataFrame(rows, columns=["small_area_code", "year", "sex", "age", "age_band",
-                                        "population"])
-    return frame.astype({"small_area_code": "category", "sex": "category",
-                         "age_band": "category", "population": "int32"})
+    return population_frame(rows, {"small_area_code": "category", "sex": "category",
+                                   "age_band": "category", "population": "int32"})
 
 
 def test_sum_by_area_by_hand():

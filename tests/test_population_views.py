@@ -13,16 +13,11 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_area import GEOGRAPHY, population_frame
 
 from needs_assessment import workspace
 from needs_assessment.analysis.common import population_in_ages
 from needs_assessment.data.area_data import POPULATION_COLUMNS, AreaData, sum_population
-
-GEOGRAPHY = pd.DataFrame({
-    "small_area_code": ["S1", "S2", "S3"],
-    "district_code": ["D2", "D1", "D2"],
-    "district_name": ["Beta", "Alpha", "Beta"],
-})
 
 
 def _population() -> pd.DataFrame:
@@ -32,10 +27,8 @@ def _population() -> pd.DataFrame:
         ("S2", 2023, "female", 18, "15-19", 7), ("S3", 2024, "male", 70, "70-74", 100),
         ("S3", 2023, "male", None, "70-74", 40),  # a row with only a 5-year band
     ]
-    frame = pd.DataFrame(rows, columns=["small_area_code", "year", "sex", "age", "age_band",
-                                        "population"])
-    return frame.astype({"small_area_code": "category", "year": "int16", "sex": "category",
-                         "age": "Int16", "age_band": "category", "population": "int32"})
+    return population_frame(rows, {"small_area_code": "category", "year": "int16", "sex": "category",
+                                   "age": "Int16", "age_band": "category", "population": "int32"})
 
 
 def test_sums_by_hand():
