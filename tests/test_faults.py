@@ -18,6 +18,7 @@ it, and injected ``OSError``s otherwise (and always, for the publishing step).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +47,26 @@ PRIVATE_SUFFIXES = {".parquet", ".geoparquet", ".pickle", ".pkl", ".feather", ".
 
 
 # ------------------------------------------------------------------------------ helpers
+@contextlib.contextmanager
+def _sigint_as_for_a_foreground_job() -> Iterator[None]:
+    """Start a child whose Ctrl-C is not ignored, as a terminal's foreground job's is.
+
+    A shell starts a background job (``make test &``, ``nohup``) with SIGINT ignored, and
+    the tests and the runs they start inherit that. Python then installs no Ctrl-C
+    handler, and the run rightly ignores the interrupt, as a background job should. This
+    made the Ctrl-C test fail whenever the suite ran in the background. Only an ignored
+    disposition passes through exec, so it is lifted while the child starts.
+    """
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Scene:
     """One test's area: params, tiny notebooks, outputs and private work folders."""
 
@@ -86,8 +108,9 @@ class Scene:
     def start(self, *extra: str, **env: str) -> subprocess.Popen:
         for marker in self.markers.iterdir():  # markers of earlier runs must not count
             marker.unlink()
-        return subprocess.Popen(self.command(*extra), env=self.env(**env), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        with _sigint_as_for_a_foreground_job():
+            return subprocess.Popen(self.command(*extra), env=self.env(**env), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
 
     def wait_for(self, name: str, timeout: float = 120) -> int:
         marker = self.markers / name
