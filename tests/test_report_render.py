@@ -96,8 +96,11 @@ def test_svg_has_no_prolog_doctype_or_metadata():
     assert "<!DOCTYPE" not in svg and "<?xml" not in svg and "metadata" not in svg
 
 
-def _drawn(root: ET.Element) -> list[tuple[str, tuple]]:
-    """What an SVG draws, in order: tag, non-geometry attributes, text."""
+def _drawn(root: ET.Element) -> list[tuple[str, tuple, tuple, str]]:
+    """What an SVG draws, in order: tag, presentation (attributes and ``style``
+    declarations as one, as a renderer reads them), the clipping paths that apply to it
+    (its own and its groups'), text."""
+    parents = {child: parent for parent in root.iter() for child in parent}
     out = []
     for element in root.iter():
         tag = element.tag.removeprefix(SVG)
@@ -105,13 +108,20 @@ def _drawn(root: ET.Element) -> list[tuple[str, tuple]]:
             continue
         if tag in {"RDF", "Work", "type", "format", "creator", "Agent"}:
             continue
-        keep = {
+        presentation = {
             k: "".join(v.split())
             for k, v in element.attrib.items()
-            if k not in {"d", "x", "y", "width", "height", "transform", "style", "id"}
+            if k not in {"d", "x", "y", "width", "height", "transform", "style", "id", "clip-path"}
         }
-        style = re.sub(r"\s", "", element.get("style", ""))
-        out.append((tag, tuple(sorted(keep.items())), style, (element.text or "").strip()))
+        for declaration in filter(None, element.get("style", "").split(";")):
+            name, value = declaration.split(":", 1)
+            presentation[name.strip()] = "".join(value.split())
+        clips, node = [], element
+        while node is not None:
+            if node.get("clip-path"):
+                clips.append(node.get("clip-path"))
+            node = parents.get(node)
+        out.append((tag, tuple(sorted(presentation.items())), tuple(clips), (element.text or "").strip()))
     return out
 
 
@@ -149,6 +159,66 @@ def test_compaction_draws_the_same_elements_with_coordinates_within_0_005_pt():
         assert compact.get(attribute) == original.get(attribute)
     # Identity rotations are dropped; a real rotation (the y label, -90) is kept.
     assert "rotate(-0 " not in display.compact_svg(raw.getvalue())
+    # Styles are attributes, which WeasyPrint reads without parsing CSS, except what the
+    # SVG's own style sheet sets (*{stroke-linejoin; stroke-linecap}), which a style
+    # attribute outranks and a presentation attribute would not.
+    styles = [e.get("style") for e in compact.iter() if e.get("style")]
+    assert styles and all(set(re.findall(r"([a-z-]+):", st)) <= {"stroke-linejoin", "stroke-linecap"}
+                          for st in styles)
+    assert sum(1 for e in original.iter() if e.get("style")) > 3 * len(styles)
+    # Neighbours clipped to the axes share one clipped group.
+    clipped = lambda r: sum(1 for e in r.iter() if e.get("clip-path"))  # noqa: E731
+    assert clipped(compact) < clipped(original)
+
+
+def _svg(body: str, sheet: str = "*{stroke-linecap: butt}") -> ET.Element:
+    return ET.fromstring(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="10pt" height="10pt">'
+        f'<defs><style type="text/css">{sheet}</style>'
+        f'<clipPath id="c"><rect x="0" y="0" width="5" height="5"/></clipPath></defs>{body}</svg>'
+    )
+
+
+def test_styles_become_attributes_except_what_the_style_sheet_sets():
+    root = _svg('<path d="M0,0L1,1" style="fill:none;stroke:#cccccc;stroke-linecap:round"/>'
+                "<text style=\"font-size:8px;font-family:'DejaVu Sans',sans-serif;text-anchor:middle\">a</text>"
+                '<path d="M0,0" style="fill:url(#h);font:bold 8px serif"/>'
+                '<path d="M0,0" style="fill: red; /* a comment */"/>')
+    display.styles_as_attributes(root)
+    line, label, shorthand, odd = root.findall(f"{SVG}path")[:1] + root.findall(f"{SVG}text") + root.findall(f"{SVG}path")[1:]
+    assert (line.get("fill"), line.get("stroke"), line.get("style")) == ("none", "#cccccc", "stroke-linecap:round")
+    assert label.get("style") is None
+    assert (label.get("font-size"), label.get("font-family"), label.get("text-anchor")) == (
+        "8px", "'DejaVu Sans',sans-serif", "middle")
+    # ``font`` is a shorthand with no attribute of its own; it stays a style.
+    assert (shorthand.get("fill"), shorthand.get("style")) == ("url(#h)", "font:bold 8px serif")
+    # A style that is not a plain list of declarations is left as it was.
+    assert odd.get("style") == "fill: red; /* a comment */" and odd.get("fill") is None
+
+
+def test_neighbours_with_the_same_clip_share_one_clipped_group_in_their_order():
+    root = _svg('<path id="keep" d="M0,0" clip-path="url(#c)"/>'
+                '<path d="M1,1" clip-path="url(#c)"/><path d="M2,2" clip-path="url(#c)"/>'
+                '<text clip-path="url(#c)">a</text>'
+                '<text transform="rotate(-90)" clip-path="url(#c)">b</text>'
+                '<path d="M3,3" clip-path="url(#c)"/>'
+                '<path d="M4,4"/>'
+                '<g><path d="M5,5" clip-path="url(#c)"/><path d="M6,6" clip-path="url(#c)"/></g>')
+    before = _drawn(root)
+    display.group_shared_clips(root)
+    assert _drawn(root) == before  # same elements, same order, same clips
+    top = [(e.tag.removeprefix(SVG), e.get("clip-path"), len(e)) for e in root][1:]
+    assert top == [
+        ("path", "url(#c)", 0),  # has an id: something may use it elsewhere, unclipped
+        ("g", "url(#c)", 3),  # M1, M2 and the label
+        ("text", "url(#c)", 0),  # rotated: its clip is in its own turned coordinates
+        ("path", "url(#c)", 0),  # a run of one stays as it is
+        ("path", None, 0),
+        ("g", None, 1),
+    ]
+    assert [(e.tag.removeprefix(SVG), e.get("clip-path")) for e in root[-1]] == [("g", "url(#c)")]
+    # Templates (<defs>, <clipPath>) are not regrouped.
+    assert [e.tag.removeprefix(SVG) for e in root[0]] == ["style", "clipPath"]
 
 
 def test_rotated_labels_keep_their_rotation():

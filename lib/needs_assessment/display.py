@@ -109,6 +109,23 @@ _GEOMETRY_ATTRIBUTES = frozenset({
 })
 _PATH_COMMAND = re.compile(r"\s*([MLHVCSQTAZmlhvcsqtaz])\s*")
 _IDENTITY_ROTATE = re.compile(r"rotate\(-?0(?:\.0*)?(?: [-\d.]+ [-\d.]+)?\)")
+#: Properties that SVG also accepts as attributes ("presentation attributes", SVG 1.1
+#: section 6.4) among those matplotlib writes in ``style``. ``font`` (a shorthand) is not
+#: one of them, so it stays in ``style``.
+_PRESENTATION_ATTRIBUTES = frozenset({
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linecap",
+    "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
+    "stroke-opacity", "opacity", "font-family", "font-size", "font-style", "font-weight",
+    "font-variant", "font-stretch", "text-anchor", "clip-rule", "color", "visibility",
+    "display", "dominant-baseline", "alignment-baseline", "letter-spacing", "word-spacing",
+})
+#: One declaration of a ``style`` attribute: a name, a colon and a value that may quote
+#: its font names ('DejaVu Sans'). A style this does not read to the end is left alone.
+_DECLARATION = re.compile(r"([a-z-]+):((?:'[^']*'|[^;'\"])*)(?:;|$)")
+_STYLESHEET_PROPERTY = re.compile(r"([a-z-]+)\s*:")
+#: Containers whose children are drawn where they stand (unlike <defs>, <clipPath>,
+#: <pattern> or <marker>, whose children are templates drawn from elsewhere).
+_DRAWN_CONTAINERS = frozenset({f"{{http://www.w3.org/2000/svg}}{tag}" for tag in ("svg", "g", "a")})
 
 
 #: The report's chart style: seaborn's ``set_theme(context="notebook", style="whitegrid")``
@@ -255,7 +272,88 @@ def compact_svg(svg: str) -> str:
                 element.set(name, re.sub(r"\s*([:;,])\s*", r"\1", value.strip()))
         if _IDENTITY_ROTATE.fullmatch(element.get("transform", "")):
             del element.attrib["transform"]
+    styles_as_attributes(root)
+    group_shared_clips(root)
     return ET.tostring(root, encoding="unicode")
+
+
+def styles_as_attributes(root: ET.Element) -> None:
+    """Write each element's ``style="fill:#fff;stroke:#000"`` as attributes
+    (``fill="#fff" stroke="#000"``), in place.
+
+    WeasyPrint parses a ``style`` attribute with a CSS tokenizer, element by element, as
+    it draws the PDF; an attribute it reads as it is. Both draw the same: an element's
+    style and its presentation attributes (SVG 1.1, section 6.4) differ only in how they
+    rank against style sheets, so a property that a ``<style>`` element of the SVG sets
+    (matplotlib's ``*{stroke-linejoin: round; stroke-linecap: butt}``) stays in ``style``
+    wherever an element sets it, and keeps outranking the sheet.
+    """
+    sheet_properties = {
+        name
+        for sheet in root.iter(f"{{{_SVG_NS}}}style")
+        for name in _STYLESHEET_PROPERTY.findall(sheet.text or "")
+    }
+    for element in root.iter():
+        style = element.get("style")
+        if not style:
+            continue
+        declarations = _DECLARATION.findall(style)
+        if "".join(f"{name}:{value};" for name, value in declarations).rstrip(";") != style.rstrip(";"):
+            continue  # not the simple list matplotlib writes: leave it as it is
+        kept = []
+        for name, value in declarations:
+            if name in _PRESENTATION_ATTRIBUTES and name not in sheet_properties:
+                element.set(name, value.strip())
+            else:
+                kept.append(f"{name}:{value}")
+        if kept:
+            element.set("style", ";".join(kept))
+        else:
+            del element.attrib["style"]
+
+
+def group_shared_clips(root: ET.Element) -> None:
+    """Put each run of neighbouring elements clipped by the same path into one
+    ``<g clip-path="...">``, in place.
+
+    matplotlib clips every line, bar and label inside the axes one by one, and WeasyPrint
+    draws the clipping path again for each (2,700 times in the default report). Clipping
+    a group clips each of its members to the same region, in the same order. Only
+    elements drawn where they stand are grouped, and only those without a ``transform``
+    (which would move their clipping path with them) or an ``id`` (which something could
+    use elsewhere, without the group's clip).
+    """
+    def clip_of(element: ET.Element) -> str | None:
+        if "transform" in element.attrib or "id" in element.attrib:
+            return None
+        return element.get("clip-path")
+
+    def regroup(parent: ET.Element) -> None:
+        children: list[ET.Element] = []
+        run: list[ET.Element] = []
+        for child in [*parent, None]:  # None: the end, which closes the last run
+            clip = None if child is None else clip_of(child)
+            if run and clip != run[0].get("clip-path"):
+                if len(run) > 1:
+                    group = ET.Element(f"{{{_SVG_NS}}}g", {"clip-path": run[0].get("clip-path", "")})
+                    for member in run:
+                        del member.attrib["clip-path"]
+                    group.extend(run)
+                    children.append(group)
+                else:
+                    children.extend(run)
+                run = []
+            if child is None:
+                break
+            if child.tag in _DRAWN_CONTAINERS:
+                regroup(child)
+            if clip:
+                run.append(child)
+            else:
+                children.append(child)
+        parent[:] = children
+
+    regroup(root)
 
 
 def svg_markup(fig: plt.Figure) -> str:
