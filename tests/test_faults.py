@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,6 +77,9 @@ class Scene:
         self.work = root / "work"
         self.markers = root / "markers"
         self.markers.mkdir()
+        # The runs' temporary folder, where kernels put their socket files. Short, not
+        # under ``root``: a socket's path may hold no more than 107 bytes.
+        self.tmp = Path(tempfile.mkdtemp(prefix="na-faults-"))
         self.notebooks = root / "notebooks"
         names = write_tiny_chapters(self.notebooks)
         raw = yaml.safe_load((project_root / "params" / "default.yaml").read_text())
@@ -92,7 +96,7 @@ class Scene:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({WORK_DIR_ENV: str(self.work), "TINY_MARKER_DIR": str(self.markers),
+        env.update({WORK_DIR_ENV: str(self.work), "TMPDIR": str(self.tmp), "TINY_MARKER_DIR": str(self.markers),
                     FAULT_DIR_ENV: str(self.markers), "TINY_RUN_TAG": self.tag})
         env.update(extra)
         return env
@@ -164,6 +168,13 @@ class Scene:
     def workspaces(self) -> list[Path]:
         return sorted(p for p in self.work.iterdir() if p.is_dir()) if self.work.is_dir() else []
 
+    def kernel_sockets(self) -> list[Path]:
+        """Socket files of the runs' kernels left in the temporary folder."""
+        return sorted(self.tmp.glob("needs-assessment-kernel-*"))
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
 
 def _alive(pid: int) -> bool:
     """Running (a zombie waiting for a container's init to reap it has ended)."""
@@ -185,8 +196,10 @@ def area_data(synthetic_params) -> Path:
 
 
 @pytest.fixture
-def scene(tmp_path, area_data, project_root) -> Scene:
-    return Scene(tmp_path, area_data, project_root)
+def scene(tmp_path, area_data, project_root) -> Iterator[Scene]:
+    made = Scene(tmp_path, area_data, project_root)
+    yield made
+    made.close()
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +208,8 @@ def previous_outputs(tmp_path_factory, area_data, project_root) -> Path:
     template = Scene(tmp_path_factory.mktemp("previous-run"), area_data, project_root)
     done = template.run()
     assert done.returncode == 0, done.stderr
+    assert not template.kernel_sockets()  # each kernel's manager removed them as it stopped
+    template.close()
     # Every kernel ran in the run's build folder and wrote its results there, never in the
     # folder the command was started from (notebooks run side by side in threads).
     [run] = [p for p in template.area_dir.iterdir() if p.name[:1].isdigit()]
@@ -238,9 +253,10 @@ def test_sigkill_during_a_notebook(scene_with_previous_run):
     assert workspace.stat().st_mode & 0o777 == 0o700
     assert any(p.suffix == ".parquet" for p in workspace.rglob("*"))
     assert not workspace.is_relative_to(scene.outputs)
-    # Kernels notice their parent died and stop by themselves.
+    # Kernels notice their parent died and stop by themselves, removing their socket files.
     scene.assert_no_processes_within(20)
     assert not any(_alive(pid) for pid in kernel_pids)
+    assert not scene.kernel_sockets()
     after = _assert_recovered(scene, before, latest)
     removed = [line for line in after.stderr.splitlines() if "interrupted earlier run" in line]
     assert len(removed) == 1 and ".building-" in removed[0] and str(workspace) in removed[0]
@@ -272,8 +288,9 @@ def test_interrupt_cleans_up_and_keeps_what_was_made(scene_with_previous_run, si
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
     assert "Stopped by" in stderr and "failed-" in stderr
-    # Clean-up happened before the exit: no kernel, worker or private data left.
+    # Clean-up happened before the exit: no kernel, worker, socket or private data left.
     assert not scene.processes()
+    assert not scene.kernel_sockets()
     assert not scene.workspaces()
     assert not scene.builds()
     [failed] = scene.area_dir.glob("failed-*")
@@ -305,7 +322,7 @@ def test_failing_notebook_stops_the_others(scene_with_previous_run):
     done = scene.run(TINY_FAIL="tiny_two", TINY_SLEEP="0")
     assert done.returncode == 1
     assert "Notebook 02_tiny_two.ipynb failed in cell In [3]: RuntimeError: planted failure" in done.stderr
-    assert not scene.processes() and not scene.workspaces()
+    assert not scene.processes() and not scene.workspaces() and not scene.kernel_sockets()
     assert len(list(scene.area_dir.glob("failed-*"))) == 1
     _assert_recovered(scene, before, latest)
 
@@ -316,6 +333,7 @@ def test_failing_notebook_kills_a_sibling_still_running(scene):
     proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert not scene.processes()
+    assert not scene.kernel_sockets()
 
 
 # --------------------------------------------------------------------- input changes

@@ -116,6 +116,37 @@ def forked_main(argv: list[str], cwd: str, env: dict[str, str]) -> None:
         atexit._run_exitfuncs()
 
 
+def _parent_poller_class() -> type:
+    """ipykernel's watch on the kernel's parent, removing the kernel's socket files before
+    it ends the kernel.
+
+    When the run is killed outright (SIGKILL, the out-of-memory killer), each kernel sees
+    its parent gone within a second and ends itself with ``os._exit``, which skips every
+    clean-up: the socket files of its five channels stayed in the temporary folder, ten
+    for every killed run. This is ipykernel's ``ParentPollerUnix.run`` with that removal
+    added; there is no hook for it.
+    """
+    import time
+
+    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.parentpoller import ParentPollerUnix
+
+    class ParentPollerRemovingSockets(ParentPollerUnix):
+        def run(self) -> None:
+            # As ipykernel: an invalid parent pid means "watch for adoption by init".
+            parent = self.parent_pid if os.getppid() == self.parent_pid else 0
+            while True:
+                ppid = os.getppid()
+                if (parent and ppid != parent) or (not parent and ppid == 1):
+                    try:
+                        IPKernelApp.instance().cleanup_ipc_files()
+                    finally:
+                        os._exit(1)
+                time.sleep(1.0)
+
+    return ParentPollerRemovingSockets
+
+
 def main() -> None:
     # An absent module (None in sys.modules) makes ``import debugpy`` raise ImportError,
     # which ipykernel treats as "debugger not available".
@@ -124,6 +155,8 @@ def main() -> None:
 
     from ipykernel import kernelapp
 
+    # IPKernelApp.init_poller looks the class up in its module when the kernel starts.
+    kernelapp.ParentPollerUnix = _parent_poller_class()  # type: ignore[misc]
     kernelapp.launch_new_instance()
     # The kernel has stopped (a shutdown request). At exit ipykernel would close its
     # ZeroMQ sockets in order and join its threads (IPKernelApp.close), which the
