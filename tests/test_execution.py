@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from multiprocessing import forkserver
 from pathlib import Path
@@ -309,6 +310,21 @@ def test_a_kernel_is_ready_once_iopub_has_its_idle_after_kernel_info(lose_first_
     # One request when IOPub heard its idle; asked again when it did not.
     assert requests == (["request-0", "request-1"] if lose_first_idle else ["request-0"])
     assert client.iopub_channel.queue == []  # read up to the idle: nothing older is left
+
+
+def test_kernel_socket_paths_fit_a_unix_socket_address_under_a_long_temp_folder(monkeypatch):
+    from needs_assessment.execution import kernel_manager_class
+
+    # The shape of a Mac's per-user temp folder ($TMPDIR); nothing is created there.
+    mac_like = "/var/folders/7x/2k3l4m5n6p7q8r9s0t1u2v3w0000gn/T"
+    monkeypatch.setattr(tempfile, "tempdir", mac_like)
+    manager = kernel_manager_class(KernelRegistry(), {})()
+    assert manager.transport == "ipc"
+    paths = [f"{manager.ip}-{port}" for port in (1, 5, 65535)]
+    assert all(p.startswith(mac_like + "/") for p in paths)
+    # sockaddr_un holds 104 bytes on macOS (108 on Linux), the terminating NUL included.
+    assert max(len(p.encode()) for p in paths) <= 103
+    assert kernel_manager_class(KernelRegistry(), {})().ip != manager.ip  # each kernel its own
 
 
 def test_kernel_managers_give_ready_clients():

@@ -170,7 +170,7 @@ class Scene:
 
     def kernel_sockets(self) -> list[Path]:
         """Socket files of the runs' kernels left in the temporary folder."""
-        return sorted(self.tmp.glob("needs-assessment-kernel-*"))
+        return sorted(self.tmp.glob("na-kernel-*"))
 
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)

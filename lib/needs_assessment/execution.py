@@ -439,7 +439,10 @@ def kernel_manager_class(
 
         def _ip_default(self):
             # Socket files live in the temp folder and are removed when the kernel stops.
-            return os.path.join(tempfile.gettempdir(), f"needs-assessment-kernel-{uuid.uuid4().hex}")
+            # Short names: a socket's path may hold at most 103 bytes (macOS; 107 on
+            # Linux), and a Mac's temp folder alone takes about 50. 48 random bits keep
+            # the kernels of runs side by side apart.
+            return os.path.join(tempfile.gettempdir(), f"na-kernel-{uuid.uuid4().hex[:12]}")
 
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**kw.get("env", os.environ), **extra_env}
