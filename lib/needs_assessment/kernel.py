@@ -16,6 +16,9 @@ two things switched off that an unattended run never uses and every notebook pai
   kernel; :memory: still hit it about one time in five). :func:`main` now leaves that
   join out of the kernel's exit, which ends the race.
 
+A kernel whose run is killed outright also removes its socket files before it ends
+itself (:func:`_parent_poller_class`).
+
 Analysts who open the notebooks in JupyterLab can pick any kernel, including the standard
 one with the debugger; the runner uses this one (:func:`install_kernel_spec`).
 """
