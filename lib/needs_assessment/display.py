@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import math
 import re
 import urllib.parse
@@ -330,27 +331,19 @@ def group_shared_clips(root: ET.Element) -> None:
 
     def regroup(parent: ET.Element) -> None:
         children: list[ET.Element] = []
-        run: list[ET.Element] = []
-        for child in [*parent, None]:  # None: the end, which closes the last run
-            clip = None if child is None else clip_of(child)
-            if run and clip != run[0].get("clip-path"):
-                if len(run) > 1:
-                    group = ET.Element(f"{{{_SVG_NS}}}g", {"clip-path": run[0].get("clip-path", "")})
-                    for member in run:
-                        del member.attrib["clip-path"]
-                    group.extend(run)
-                    children.append(group)
-                else:
-                    children.extend(run)
-                run = []
-            if child is None:
-                break
-            if child.tag in _DRAWN_CONTAINERS:
-                regroup(child)
-            if clip:
-                run.append(child)
+        for clip, run in itertools.groupby(list(parent), key=clip_of):
+            members = list(run)
+            for member in members:
+                if member.tag in _DRAWN_CONTAINERS:
+                    regroup(member)
+            if clip and len(members) > 1:
+                group = ET.Element(f"{{{_SVG_NS}}}g", {"clip-path": clip})
+                for member in members:
+                    del member.attrib["clip-path"]
+                group.extend(members)
+                children.append(group)
             else:
-                children.append(child)
+                children.extend(members)
         parent[:] = children
 
     regroup(root)

@@ -163,6 +163,7 @@ def _positive_number(x) -> bool:
 # the limits are bit for bit the package's.
 _POISSON_LIMITS: dict[tuple[float, float, str], float] = {}
 _POISSON_LOCK = threading.Lock()
+_POISSON_FUNNEL = _phs_funnels.poisson_funnel
 
 
 def _remembered_poisson_funnel(obs, p, side):
@@ -172,9 +173,6 @@ def _remembered_poisson_funnel(obs, p, side):
         value = _POISSON_FUNNEL(obs, p, side)
         _POISSON_LIMITS[key] = value
     return value
-
-
-_POISSON_FUNNEL = _phs_funnels.poisson_funnel
 
 
 @contextlib.contextmanager
