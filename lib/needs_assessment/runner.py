@@ -220,7 +220,7 @@ def _input_summary(area) -> dict[str, Any]:
 
 def _prepare_inputs_child(params: RunParams, cache_dir: Path, quiet: bool) -> dict[str, Any]:
     """:func:`_prepare_inputs` in a process of its own, so the memory that generating and
-    validating a large area takes is given back when it ends, as the kernels start.
+    validating a large area takes is given back when it ends, before any kernel starts.
     Errors come back as data (an exception's extra attributes do not survive pickling)."""
     clock = _StageClock()
     try:
@@ -248,18 +248,8 @@ def _prepare_inputs_isolated(params: RunParams, cache_dir: Path, clock: _StageCl
     if not can_start_children():
         summary = _prepare_inputs_child(params, cache_dir, quiet)
     else:
-        pool = _spawn_pool(1)
-        try:
+        with _spawn_pool(1) as pool:
             summary = pool.submit(_prepare_inputs_child, params, cache_dir, quiet).result()
-        except BaseException:
-            # Stopped (Ctrl-C, SIGTERM) or broken: wait until the worker is gone, so that
-            # nothing still writes to the workspace while the run removes it.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        # Done: the worker's exit (about 0.25 s of freeing what validation held) is not
-        # waited for, so it overlaps the kernels' start instead of delaying it; its memory
-        # is given back long before the chapters load their data.
-        pool.shutdown(wait=False)
     clock.seconds.update(summary.get("seconds", {}))
     if summary.get("params_error"):
         raise ParamsError(summary["error"])
