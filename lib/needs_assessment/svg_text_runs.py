@@ -41,7 +41,9 @@ _PER_GLYPH_ALWAYS = ("rotate", "letter-spacing", "textLength")
 _RUN_TAGS = ("text", "tspan")
 
 _LOCK = threading.Lock()
-_state = {"users": 0, "stock": None}
+# "stock": WeasyPrint's function while a block is active; "original": the same, kept after
+# the last block ends, for a drawing already under way in a thread outside any block.
+_state = {"users": 0, "stock": None, "original": None}
 
 
 class _WholeText(str):
@@ -89,7 +91,7 @@ def supported() -> bool:
 
 
 def _draw_text(svg, node, font_size):
-    stock = _state["stock"]
+    stock = _state["stock"] or _state["original"]
     text = node.text
     if (
         not text
@@ -118,7 +120,7 @@ def whole_svg_text_runs() -> Iterator[bool]:
             if not supported():
                 active = False
             else:
-                _state["stock"] = svg.text
+                _state["stock"] = _state["original"] = svg.text
                 # draw_node compares TAGS entries with the module's ``text`` to find text
                 # elements (anchoring, bounding boxes), so both must name the new function.
                 svg.text = _draw_text
