@@ -41,9 +41,9 @@ _PER_GLYPH_ALWAYS = ("rotate", "letter-spacing", "textLength")
 _RUN_TAGS = ("text", "tspan")
 
 _LOCK = threading.Lock()
-# "stock": WeasyPrint's function while a block is active; "original": the same, kept after
-# the last block ends, for a drawing already under way in a thread outside any block.
-_state = {"users": 0, "stock": None, "original": None}
+# "stock": WeasyPrint's own text function, kept from the first block on (also for a drawing
+# under way in a thread outside any block when the last block ends); "users": open blocks.
+_state = {"users": 0, "stock": None}
 
 
 class _WholeText(str):
@@ -65,21 +65,12 @@ def _places_glyphs_one_by_one(node) -> bool:
     )
 
 
-def _svg_module():
-    try:
-        import weasyprint.svg as svg
-    except ImportError:  # pragma: no cover - WeasyPrint is a dependency
-        return None
-    return svg
-
-
 def supported() -> bool:
     """Whether this WeasyPrint has the internals the workaround relies on: the module's
     ``text`` drawing function, the tag table that calls it, and ``Node.text`` read from
     the wrapped element's ``text``."""
-    svg = _svg_module()
-    if svg is None:
-        return False
+    import weasyprint.svg as svg
+
     stock = _state["stock"] or getattr(svg, "text", None)
     node_class = getattr(svg, "Node", None)
     return (
@@ -91,7 +82,7 @@ def supported() -> bool:
 
 
 def _draw_text(svg, node, font_size):
-    stock = _state["stock"] or _state["original"]
+    stock = _state["stock"]
     text = node.text
     if (
         not text
@@ -114,22 +105,18 @@ def whole_svg_text_runs() -> Iterator[bool]:
     docstring). Yields whether it does (False if this WeasyPrint is not supported).
     Blocks may nest and run in several threads at once; WeasyPrint is restored when the
     last one ends."""
-    svg = _svg_module()
+    import weasyprint.svg as svg
+
     with _LOCK:
-        if _state["users"] == 0:
-            if not supported():
-                active = False
-            else:
-                _state["stock"] = _state["original"] = svg.text
-                # draw_node compares TAGS entries with the module's ``text`` to find text
-                # elements (anchoring, bounding boxes), so both must name the new function.
-                svg.text = _draw_text
-                for tag, function in list(svg.TAGS.items()):
-                    if function is _state["stock"]:
-                        svg.TAGS[tag] = _draw_text
-                active = True
-        else:
-            active = _state["stock"] is not None
+        active = _state["users"] > 0 or supported()
+        if active and _state["users"] == 0:
+            _state["stock"] = stock = _state["stock"] or svg.text
+            # draw_node compares TAGS entries with the module's ``text`` to find text
+            # elements (anchoring, bounding boxes), so both must name the new function.
+            svg.text = _draw_text
+            for tag, function in list(svg.TAGS.items()):
+                if function is stock:
+                    svg.TAGS[tag] = _draw_text
         if active:
             _state["users"] += 1
     try:
@@ -139,9 +126,7 @@ def whole_svg_text_runs() -> Iterator[bool]:
             with _LOCK:
                 _state["users"] -= 1
                 if _state["users"] == 0:
-                    stock = _state["stock"]
                     for tag, function in list(svg.TAGS.items()):
                         if function is _draw_text:
-                            svg.TAGS[tag] = stock
-                    svg.text = stock
-                    _state["stock"] = None
+                            svg.TAGS[tag] = _state["stock"]
+                    svg.text = _state["stock"]
