@@ -96,8 +96,6 @@ _SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "needs-assessment"}
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
-ET.register_namespace("", _SVG_NS)
-ET.register_namespace("xlink", _XLINK_NS)
 
 # Characters a URL may hold unencoded (WHATWG URL code points); everything else in the
 # SVG text is percent-encoded. Percent-encoding the compacted SVG is about 15% smaller
@@ -275,6 +273,11 @@ def compact_svg(svg: str) -> str:
             del element.attrib["transform"]
     styles_as_attributes(root)
     group_shared_clips(root)
+    # ElementTree's prefixes are one table for the whole process, and other libraries
+    # change it (importing WeasyPrint's PDF metadata module maps the empty prefix to no
+    # namespace, which made this write <ns0:svg>), so they are set as the SVG is written.
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
     return ET.tostring(root, encoding="unicode")
 
 
